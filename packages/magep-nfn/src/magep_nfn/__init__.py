@@ -1,0 +1,5 @@
+"""magep_nfn (see the package README)."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
