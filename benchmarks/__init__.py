@@ -1,0 +1,1 @@
+"""Training, benchmark and results scripts for the weightspace packages (not published; needs Lightning)."""
