@@ -1,0 +1,17 @@
+"""The Small Transformer Zoo: the architecture (:class:`ZooTransformer`), generation and loading."""
+
+from transformer_nfn.zoo.model import (
+    ZooAttention,
+    ZooEncoderBlock,
+    ZooPatchEmbedding,
+    ZooTransformer,
+    sinusoidal_position_encoding,
+)
+
+__all__ = [
+    "ZooAttention",
+    "ZooEncoderBlock",
+    "ZooPatchEmbedding",
+    "ZooTransformer",
+    "sinusoidal_position_encoding",
+]
