@@ -112,7 +112,9 @@ def isolated(session: nox.Session, package: str) -> None:
     shutil.rmtree(tests_copy, ignore_errors=True)
     shutil.copytree(ROOT / PACKAGES[package] / "tests", tests_copy)
     with session.chdir(tmp):
-        session.run("python", "-c", f"import {module}; print({module}.__name__, {module}.__version__, {module}.__file__)")
+        session.run(
+            "python", "-c", f"import {module}; print({module}.__name__, {module}.__version__, {module}.__file__)"
+        )
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "tests")
 
 

@@ -78,7 +78,9 @@ def time_call(fn: Callable[[], Any], repeats: int = 20, warmup: int = 3) -> dict
     }
 
 
-def time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int = 20, warmup: int = 3) -> dict[str, dict[str, float]]:
+def time_interleaved(
+    fns: dict[str, Callable[[], Any]], repeats: int = 20, warmup: int = 3
+) -> dict[str, dict[str, float]]:
     """Time several candidates side by side, interleaving their calls so drift in machine load hits all alike."""
     for fn in fns.values():
         for _ in range(warmup):

@@ -11,6 +11,7 @@ channels of the last convolution are the input neurons of the first dense layer.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import operator
 import re
@@ -36,7 +37,9 @@ class LayerSpec:
         if self.n_out < 1 or self.n_in < 1 or any(k < 1 for k in self.kernel_size):
             raise ValueError(f"LayerSpec: expected positive sizes, found {self.weight_shape}")
         if len(self.kernel_size) not in (0, 2):
-            raise ValueError(f"LayerSpec: expected no kernel (Linear) or a 2-d kernel (Conv2d), found {self.kernel_size}")
+            raise ValueError(
+                f"LayerSpec: expected no kernel (Linear) or a 2-d kernel (Conv2d), found {self.kernel_size}"
+            )
 
     @property
     def is_conv(self) -> bool:
@@ -104,16 +107,14 @@ class NetworkSpec:
         """An MLP with layer widths ``n_0, ..., n_L``."""
         if len(widths) < 2:
             raise ValueError(f"NetworkSpec.mlp: expected at least two widths, found {list(widths)}")
-        return cls(tuple(LayerSpec(o, i) for i, o in zip(widths[:-1], widths[1:])))
+        return cls(tuple(LayerSpec(o, i) for i, o in itertools.pairwise(widths)))
 
     @classmethod
-    def cnn(
-        cls, channels: Sequence[int], dense: Sequence[int], kernel_size: tuple[int, int] = (3, 3)
-    ) -> NetworkSpec:
+    def cnn(cls, channels: Sequence[int], dense: Sequence[int], kernel_size: tuple[int, int] = (3, 3)) -> NetworkSpec:
         """Conv2d layers with ``channels = (c_0, ..., c_k)``, global average pooling, then dense widths."""
-        convs = [LayerSpec(o, i, tuple(kernel_size)) for i, o in zip(channels[:-1], channels[1:])]
+        convs = [LayerSpec(o, i, tuple(kernel_size)) for i, o in itertools.pairwise(channels)]
         widths = [channels[-1], *dense]
-        denses = [LayerSpec(o, i) for i, o in zip(widths[:-1], widths[1:])]
+        denses = [LayerSpec(o, i) for i, o in itertools.pairwise(widths)]
         return cls(tuple(convs + denses))
 
     def __str__(self) -> str:
@@ -163,11 +164,18 @@ def _layers_of(module: nn.Module) -> list[tuple[str, nn.Linear | nn.Conv2d]]:
     return found
 
 
-def _spec_of_layers(layers: Sequence[tuple[str, nn.Module]]) -> NetworkSpec:
+def _bias(layer: nn.Linear | nn.Conv2d) -> torch.Tensor:
+    if layer.bias is None:  # refused by _layers_of; kept for the type checker
+        raise ValueError(f"layer {layer}: expected a bias, found bias=False")
+    return layer.bias
+
+
+def _spec_of_layers(layers: Sequence[tuple[str, nn.Linear | nn.Conv2d]]) -> NetworkSpec:
     specs = []
     for _, layer in layers:
         w = layer.weight
-        specs.append(LayerSpec(w.shape[0], w.shape[1], tuple(w.shape[2:])))
+        assert isinstance(w, torch.Tensor)
+        specs.append(LayerSpec(int(w.shape[0]), int(w.shape[1]), tuple(int(k) for k in w.shape[2:])))
     return NetworkSpec(tuple(specs))
 
 
@@ -199,6 +207,8 @@ class WeightSpace:
     """
 
     __slots__ = ("_biases", "_weights")
+    _weights: tuple[torch.Tensor, ...]
+    _biases: tuple[torch.Tensor, ...]
 
     def __init__(self, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]) -> None:
         weights, biases = tuple(weights), tuple(biases)
@@ -316,13 +326,11 @@ class WeightSpace:
         layers = _layers_of(module)
         return cls(
             [layer.weight.detach().clone()[None, None] for _, layer in layers],
-            [layer.bias.detach().clone()[None, None] for _, layer in layers],
+            [_bias(layer).detach().clone()[None, None] for _, layer in layers],
         )
 
     @classmethod
-    def from_state_dict(
-        cls, state_dict: Mapping[str, torch.Tensor], spec: NetworkSpec | None = None
-    ) -> WeightSpace:
+    def from_state_dict(cls, state_dict: Mapping[str, torch.Tensor], spec: NetworkSpec | None = None) -> WeightSpace:
         """Build from ``{prefix.weight, prefix.bias}`` pairs in the state dict's order.
 
         When ``spec`` is given every shape is checked against it; a missing key, an unexpected key or a wrong
@@ -381,7 +389,7 @@ class WeightSpace:
         with torch.no_grad():
             for (_, layer), w, b in zip(layers, self._weights, self._biases):
                 layer.weight.copy_(w[0, 0])
-                layer.bias.copy_(b[0, 0])
+                _bias(layer).copy_(b[0, 0])
         return module
 
     def flatten(self) -> torch.Tensor:

@@ -18,9 +18,7 @@ def _axis(x: torch.Tensor, dim: int, n: int, what: str) -> int:
     if axis is None:
         raise ValueError(f"{what}: axis {dim} is out of range for a tensor of shape {tuple(x.shape)}")
     if x.shape[axis] != n:
-        raise ValueError(
-            f"{what}: expected {n} entries along axis {dim}, found shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"{what}: expected {n} entries along axis {dim}, found shape {tuple(x.shape)}")
     return axis
 
 

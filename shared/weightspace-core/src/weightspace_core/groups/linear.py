@@ -25,6 +25,7 @@ def haar_orthogonal(n: int, det: int | None = None, generator: torch.Generator |
         raise ValueError(f"n: expected a positive dimension, found {n}")
     if det not in (None, 1, -1):
         raise ValueError(f"det: expected None, +1 or -1, found {det!r}")
+    q: torch.Tensor
     q, r = torch.linalg.qr(_gaussian((n, n), generator))
     signs = torch.sign(torch.diagonal(r))
     signs[signs == 0] = 1
@@ -115,7 +116,9 @@ class GeneralLinear(_MatrixElement):
         super().__init__(matrix)
         if inverse is None:
             if torch.linalg.matrix_rank(self._matrix).item() < self.n:
-                raise ValueError(f"GeneralLinear: expected an invertible {self.n}x{self.n} matrix, found a singular one")
+                raise ValueError(
+                    f"GeneralLinear: expected an invertible {self.n}x{self.n} matrix, found a singular one"
+                )
             inverse = torch.linalg.inv(self._matrix)
         self._inverse = inverse.to(torch.float64)
 
@@ -125,9 +128,7 @@ class GeneralLinear(_MatrixElement):
         return cls(eye, eye.clone())
 
     @classmethod
-    def sample(
-        cls, n: int, condition: float = 10.0, generator: torch.Generator | None = None
-    ) -> GeneralLinear:
+    def sample(cls, n: int, condition: float = 10.0, generator: torch.Generator | None = None) -> GeneralLinear:
         """A random ``U diag(s) V^T`` with Haar ``U, V`` and ``s`` log-uniform in
         ``[condition^-1/2, condition^1/2]``: determinant of either sign, condition number at most ``condition``."""
         if condition < 1:

@@ -14,9 +14,7 @@ MONOMIAL_KINDS: tuple[str, ...] = ("scale", "sign", "permutation")
 
 def _check_perm(perm: torch.Tensor, what: str) -> torch.Tensor:
     if perm.ndim != 1 or perm.dtype != torch.long:
-        raise ValueError(
-            f"{what}: expected a 1-d int64 tensor, found shape {tuple(perm.shape)} and dtype {perm.dtype}"
-        )
+        raise ValueError(f"{what}: expected a 1-d int64 tensor, found shape {tuple(perm.shape)} and dtype {perm.dtype}")
     n = perm.numel()
     if not torch.equal(torch.sort(perm).values, torch.arange(n, device=perm.device)):
         raise ValueError(f"{what}: expected a permutation of 0..{n - 1}, found {perm.tolist()}")
@@ -46,8 +44,9 @@ def sample_diagonal(
         if not 0 < lo <= hi:
             raise ValueError(f"scale_range: expected 0 < low <= high, found {scale_range}")
         u = torch.rand(n, generator=generator, device=device, dtype=torch.float64).cpu()
-        log_lo, log_hi = torch.log(torch.tensor(lo, dtype=torch.float64)), torch.log(
-            torch.tensor(hi, dtype=torch.float64)
+        log_lo, log_hi = (
+            torch.log(torch.tensor(lo, dtype=torch.float64)),
+            torch.log(torch.tensor(hi, dtype=torch.float64)),
         )
         return torch.exp(log_lo + u * (log_hi - log_lo))
     if kind == "sign":

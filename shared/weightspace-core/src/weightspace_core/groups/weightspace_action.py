@@ -114,9 +114,7 @@ class MonomialAction:
         if ws.spec != self.spec:
             raise ValueError(f"act: expected a WeightSpace with spec '{self.spec}', found '{ws.spec}'")
         if self.num_elements not in (1, ws.batch_size):
-            raise ValueError(
-                f"act: expected 1 or batch_size={ws.batch_size} group elements, found {self.num_elements}"
-            )
+            raise ValueError(f"act: expected 1 or batch_size={ws.batch_size} group elements, found {self.num_elements}")
         dtype, device = ws.dtype, ws.device
         diags = [d.to(dtype=dtype, device=device) for d in self.diags]
         perms = [p.to(device) for p in self.perms]
@@ -167,6 +165,8 @@ def sample_monomial(
     if kind not in MONOMIAL_KINDS:
         raise ValueError(f"kind: expected one of {MONOMIAL_KINDS}, found {kind!r}")
     hidden = spec.widths[1:-1]
-    diags = [torch.stack([sample_diagonal(n, kind, scale_range, generator) for _ in range(num_elements)]) for n in hidden]
+    diags = [
+        torch.stack([sample_diagonal(n, kind, scale_range, generator) for _ in range(num_elements)]) for n in hidden
+    ]
     perms = [torch.stack([sample_perm(n, generator) for _ in range(num_elements)]) for n in hidden]
     return MonomialAction(spec, diags, perms)
