@@ -1,5 +1,8 @@
 """clifford_egnn (see the package README)."""
 
+from clifford_egnn import nn
+from clifford_egnn.algebra import CliffordAlgebra
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["CliffordAlgebra", "nn", "__version__"]

@@ -1,0 +1,478 @@
+"""The Clifford algebra ``Cl(p, q, r)`` of a diagonal metric, with a sparse geometric product.
+
+Blades are indexed by bitmaps over the ``n`` basis vectors (bit ``i`` stands for ``e_{i+1}``) and stored in
+short-lex order: by grade, then lexicographically by their index lists; for ``n = 3`` the order is
+``1, e1, e2, e3, e12, e13, e23, e123``. A multivector is a tensor whose last axis holds its ``dim = 2^n``
+coefficients in that order; every operation broadcasts over the leading axes.
+
+The product of two basis blades is one signed blade,
+
+.. math:: e_A e_B = s(A, B) \\prod_{i \\in A \\cap B} m_i \\; e_{A \\oplus B},
+
+with ``s`` the sign of the permutation that sorts the concatenated index lists and ``m`` the metric. So the
+product of two multivectors needs ``4^n`` multiply-adds, and it is computed as a gather: for every output blade
+``k`` and left blade ``i`` the right blade is ``j = i xor k``,
+
+.. math:: (a b)_k = \\sum_i c_{ik} \\, a_i \\, b_{J_{ik}},
+
+with the ``(dim, dim)`` tables :attr:`CliffordAlgebra.product_index` (``J``) and
+:attr:`CliffordAlgebra.product_sign` (``c``). No ``(dim, dim, dim)`` Cayley table is ever built.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["CliffordAlgebra"]
+
+_Key = tuple[torch.device, torch.dtype]
+
+
+def _reorder_sign(a: int, b: int) -> int:
+    """Sign of the permutation that sorts the index list of blade ``a`` followed by that of blade ``b``.
+
+    Each basis vector of ``b`` has to move left past every basis vector of ``a`` with a larger index.
+    """
+    a >>= 1
+    swaps = 0
+    while a:
+        swaps += bin(a & b).count("1")
+        a >>= 1
+    return -1 if swaps & 1 else 1
+
+
+def _as_metric(metric: Sequence[float] | torch.Tensor) -> tuple[int, ...]:
+    if isinstance(metric, torch.Tensor):
+        if metric.ndim != 1:
+            raise ValueError(
+                f"metric: expected a 1-D sequence of +1, -1 or 0, found a tensor of shape {tuple(metric.shape)}"
+            )
+        values = metric.tolist()
+    else:
+        try:
+            values = list(metric)
+        except TypeError:
+            raise ValueError(f"metric: expected a sequence of +1, -1 or 0, found {metric!r}") from None
+    if not 1 <= len(values) <= 6:
+        raise ValueError(
+            f"metric: expected between 1 and 6 entries (n = 1..6, dim = 2^n <= 64), found n = {len(values)}"
+        )
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in (1, -1, 0):
+            raise ValueError(f"metric: expected every entry to be +1, -1 or 0, found {v!r} in {tuple(values)}")
+        out.append(int(v))
+    return tuple(out)
+
+
+class CliffordAlgebra:
+    """The Clifford algebra of a diagonal metric: ``e_i e_i = metric[i]``, ``e_i e_j = -e_j e_i`` for ``i != j``.
+
+    Parameters
+    ----------
+    metric:
+        the diagonal of the metric, ``n`` entries each +1, -1 or 0 (``0`` gives a degenerate algebra such as
+        projective geometric algebra), ``1 <= n <= 6``.
+
+    Attributes
+    ----------
+    n, dim:
+        number of basis vectors and of blades (``2^n``).
+    metric:
+        the metric as a tuple of ints.
+    blade_bitmaps, blade_grades:
+        ``(dim,)`` long tensors: the bitmap and the grade of each blade in short-lex order.
+    grade_sizes, grade_slices:
+        the number of blades of each grade (binomial coefficients) and the slice of the last axis they occupy.
+    blade_names:
+        ``"1", "e1", ..., "e12", ...`` in storage order.
+    product_index, product_sign:
+        ``(dim, dim)`` tables ``J`` and ``c`` of the sparse product, indexed ``[left blade i, output blade k]``:
+        ``e_i e_J[i,k] = c[i,k] e_k``.
+    grade_paths:
+        ``(n+1, n+1, n+1)`` bool tensor indexed ``[left grade, output grade, right grade]``: True where the
+        grade-``left`` part times the grade-``right`` part of two multivectors can have a grade-``out`` part
+        (at least one blade pair with a non-zero coefficient). ``paths`` lists those triples in lexicographic
+        order and ``num_paths`` counts them (20 for any non-degenerate metric with ``n = 3``).
+    path_index:
+        ``(dim, dim)`` long tensor: for left blade ``i`` and output blade ``k``, the position in ``paths`` of
+        the triple ``(grade(i), grade(k), grade(J[i,k]))`` (0 where the coefficient is zero).
+
+    Examples
+    --------
+    >>> import torch
+    >>> alg = CliffordAlgebra((1, 1, 1))
+    >>> alg.dim, alg.blade_names
+    (8, ['1', 'e1', 'e2', 'e3', 'e12', 'e13', 'e23', 'e123'])
+    >>> e1, e2 = alg.embed(torch.eye(3)[0], 1), alg.embed(torch.eye(3)[1], 1)
+    >>> alg.geometric_product(e1, e2).tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    >>> alg.geometric_product(e2, e1)[4].item(), alg.geometric_product(e1, e1)[0].item()
+    (-1.0, 1.0)
+    """
+
+    def __init__(self, metric: Sequence[float] | torch.Tensor) -> None:
+        self.metric: tuple[int, ...] = _as_metric(metric)
+        n = self.n = len(self.metric)
+        self.dim = 2**n
+        bitmaps = [sum(1 << i for i in combo) for g in range(n + 1) for combo in itertools.combinations(range(n), g)]
+        position = {bm: pos for pos, bm in enumerate(bitmaps)}
+        grades = [bin(bm).count("1") for bm in bitmaps]
+        self.grade_sizes: tuple[int, ...] = tuple(math.comb(n, g) for g in range(n + 1))
+        starts = list(itertools.accumulate((0, *self.grade_sizes)))
+        self.grade_slices: tuple[slice, ...] = tuple(slice(starts[g], starts[g + 1]) for g in range(n + 1))
+        self.blade_names: list[str] = [
+            "1" if bm == 0 else "e" + "".join(str(i + 1) for i in range(n) if bm >> i & 1) for bm in bitmaps
+        ]
+        self.blade_bitmaps = torch.tensor(bitmaps, dtype=torch.long)
+        self.blade_grades = torch.tensor(grades, dtype=torch.long)
+
+        index = [[0] * self.dim for _ in range(self.dim)]
+        sign = [[0] * self.dim for _ in range(self.dim)]
+        wedge = [[0] * self.dim for _ in range(self.dim)]
+        for i, a in enumerate(bitmaps):
+            for k, c in enumerate(bitmaps):
+                b = a ^ c
+                index[i][k] = position[b]
+                s = _reorder_sign(a, b)
+                wedge[i][k] = s if a & b == 0 else 0
+                for bit in range(n):
+                    if (a & b) >> bit & 1:
+                        s *= self.metric[bit]
+                sign[i][k] = s
+        self.product_index = torch.tensor(index, dtype=torch.long)
+        self.product_sign = torch.tensor(sign, dtype=torch.float64)
+        self._wedge_sign = torch.tensor(wedge, dtype=torch.float64)
+
+        right_grades = self.blade_grades[self.product_index]
+        left_grades = self.blade_grades[:, None].expand(self.dim, self.dim)
+        out_grades = self.blade_grades[None, :].expand(self.dim, self.dim)
+        paths = torch.zeros(n + 1, n + 1, n + 1, dtype=torch.bool)
+        nonzero = self.product_sign != 0
+        paths[left_grades[nonzero], out_grades[nonzero], right_grades[nonzero]] = True
+        self.grade_paths = paths
+        self.paths: list[tuple[int, int, int]] = [tuple(t) for t in paths.nonzero().tolist()]  # type: ignore[misc]
+        self.num_paths = len(self.paths)
+        path_number = torch.zeros(n + 1, n + 1, n + 1, dtype=torch.long)
+        path_number[paths] = torch.arange(self.num_paths)
+        self.path_index = torch.where(nonzero, path_number[left_grades, out_grades, right_grades], 0)
+
+        # Squares of the basis blades: reverse(e_A) e_A = prod_{i in A} m_i, so the quadratic form is diagonal.
+        self._blade_square = torch.tensor(
+            [math.prod(self.metric[i] for i in range(n) if bm >> i & 1) for bm in bitmaps], dtype=torch.float64
+        )
+        g = self.blade_grades
+        self._involution_signs = {
+            "grade_involution": (-1.0) ** g.double(),
+            "reverse": (-1.0) ** (g * (g - 1) // 2).double(),
+            "conjugate": (-1.0) ** (g * (g + 1) // 2).double(),
+        }
+        self._cache: dict[tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def __repr__(self) -> str:
+        return f"CliffordAlgebra(metric={self.metric})"
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        """``(p, q, r)``: how many metric entries are +1, -1 and 0."""
+        return (self.metric.count(1), self.metric.count(-1), self.metric.count(0))
+
+    def _table(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """A constant table moved to ``like``'s device (and dtype for floating tables), cached per device/dtype."""
+        source: torch.Tensor = getattr(self, name) if not name.startswith("inv:") else self._involution_signs[name[4:]]
+        dtype = like.dtype if source.is_floating_point() else source.dtype
+        key = (name, like.device, dtype)
+        table = self._cache.get(key)
+        if table is None:
+            table = source.to(device=like.device, dtype=dtype)
+            self._cache[key] = table
+        return table
+
+    def _check(self, x: torch.Tensor, what: str) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"{what}: expected a tensor of shape (..., {self.dim}), found {type(x).__name__}")
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(
+                f"{what}: expected a multivector tensor of shape (..., {self.dim}) for {self!r}, "
+                f"found shape {tuple(x.shape)}"
+            )
+        if not x.is_floating_point():
+            raise ValueError(f"{what}: expected a floating-point tensor, found dtype {x.dtype}")
+
+    def _check_grade(self, grade: int, what: str) -> None:
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 0 <= grade <= self.n:
+            raise ValueError(f"{what}: expected a grade between 0 and {self.n}, found {grade!r}")
+
+    # ------------------------------------------------------------------ products
+
+    def _sparse_product(self, a: torch.Tensor, b: torch.Tensor, coefficient: torch.Tensor) -> torch.Tensor:
+        """``out[..., k] = sum_i coefficient[..., i, k] a[..., i] b[..., J[i, k]]`` (4^n multiply-adds)."""
+        index = self._table("product_index", b)
+        gathered = b[..., index]
+        return torch.matmul(a.unsqueeze(-2), gathered * coefficient).squeeze(-2)
+
+    def geometric_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The geometric product ``a b``.
+
+        Parameters
+        ----------
+        a, b:
+            multivectors ``(..., dim)``; leading axes broadcast.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., dim)``: ``(a b)_k = sum_i c[i, k] a_i b_{J[i, k]}``.
+        """
+        self._check(a, "geometric_product: a")
+        self._check(b, "geometric_product: b")
+        return self._sparse_product(a, b, self._table("product_sign", b))
+
+    def outer_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The outer (wedge) product ``a ^ b``: ``e_A ^ e_B = s(A, B) e_{A or B}`` when ``A`` and ``B`` are disjoint,
+        0 otherwise; it does not depend on the metric. Shapes as :meth:`geometric_product`."""
+        self._check(a, "outer_product: a")
+        self._check(b, "outer_product: b")
+        return self._sparse_product(a, b, self._table("_wedge_sign", b))
+
+    def path_weighted_product(self, a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """The geometric product with one weight per grade path: ``sum_{l,o,r} w_{lor} <<a>_l <b>_r>_o``.
+
+        Parameters
+        ----------
+        a, b:
+            multivectors ``(..., dim)``.
+        weights:
+            ``(..., num_paths)``, one weight per entry of :attr:`paths`; its leading axes broadcast against the
+            leading axes of ``a`` and ``b`` (for per-channel weights ``(channels, num_paths)`` and features
+            ``(batch, channels, dim)``).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., dim)``. The weights are expanded to a ``(..., dim, dim)`` coefficient table
+            ``w[..., path_index[i, k]] * c[i, k]``, so the cost stays ``4^n`` per multivector.
+        """
+        self._check(a, "path_weighted_product: a")
+        self._check(b, "path_weighted_product: b")
+        if weights.ndim == 0 or weights.shape[-1] != self.num_paths:
+            raise ValueError(
+                f"path_weighted_product: expected weights of shape (..., {self.num_paths}) (one per grade path), "
+                f"found shape {tuple(weights.shape)}"
+            )
+        return self._sparse_product(a, b, self.expand_path_weights(weights))
+
+    def expand_path_weights(self, weights: torch.Tensor) -> torch.Tensor:
+        """``(..., num_paths)`` path weights to the ``(..., dim, dim)`` table ``w[..., path_index[i, k]] * c[i, k]``
+        indexed ``[left blade, output blade]`` (the right blade is ``product_index[i, k]``)."""
+        index = self._table("path_index", weights)
+        return weights[..., index] * self._table("product_sign", weights)
+
+    # ------------------------------------------------------------------ grades and involutions
+
+    def get_grade(self, x: torch.Tensor, grade: int) -> torch.Tensor:
+        """The grade-``grade`` coefficients of ``x``: ``(..., dim)`` -> ``(..., binom(n, grade))``."""
+        self._check(x, "get_grade: x")
+        self._check_grade(grade, "get_grade: grade")
+        return x[..., self.grade_slices[grade]]
+
+    def grade_projection(self, x: torch.Tensor, grade: int) -> torch.Tensor:
+        """``<x>_grade``: ``x`` with every blade of another grade set to zero, ``(..., dim)`` -> ``(..., dim)``."""
+        self._check(x, "grade_projection: x")
+        self._check_grade(grade, "grade_projection: grade")
+        mask = self._table("blade_grades", x) == grade
+        return x * mask.to(x.dtype)
+
+    def embed(self, values: torch.Tensor, grade: int) -> torch.Tensor:
+        """Put ``values`` ``(..., binom(n, grade))`` into grade ``grade`` of a zero multivector ``(..., dim)``.
+
+        Scalars go in as ``(..., 1)`` with ``grade=0``, vectors as ``(..., n)`` with ``grade=1``.
+        """
+        self._check_grade(grade, "embed: grade")
+        size = self.grade_sizes[grade]
+        if not isinstance(values, torch.Tensor) or values.ndim == 0 or values.shape[-1] != size:
+            shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+            raise ValueError(f"embed: expected values of shape (..., {size}) for grade {grade}, found {shape}")
+        out = values.new_zeros(*values.shape[:-1], self.dim)
+        out[..., self.grade_slices[grade]] = values
+        return out
+
+    def _involution(self, x: torch.Tensor, which: str) -> torch.Tensor:
+        self._check(x, which)
+        return x * self._table("inv:" + which, x)
+
+    def grade_involution(self, x: torch.Tensor) -> torch.Tensor:
+        """The grade involution ``alpha(x) = sum_g (-1)^g <x>_g``, an automorphism: ``alpha(ab) = alpha(a) alpha(b)``."""
+        return self._involution(x, "grade_involution")
+
+    def reverse(self, x: torch.Tensor) -> torch.Tensor:
+        """The reversion ``sum_g (-1)^(g(g-1)/2) <x>_g``, an anti-automorphism: ``rev(ab) = rev(b) rev(a)``."""
+        return self._involution(x, "reverse")
+
+    def conjugate(self, x: torch.Tensor) -> torch.Tensor:
+        """The Clifford conjugation ``sum_g (-1)^(g(g+1)/2) <x>_g = alpha(rev(x))``."""
+        return self._involution(x, "conjugate")
+
+    # ------------------------------------------------------------------ quadratic form and norms
+
+    def quadratic_form(self, x: torch.Tensor) -> torch.Tensor:
+        """``q(x) = <rev(x) x>_0 = sum_A (prod_{i in A} m_i) x_A^2``: ``(..., dim)`` -> ``(...)``.
+
+        The sum of squares for a Euclidean metric; indefinite for mixed signatures.
+        """
+        self._check(x, "quadratic_form: x")
+        return (x * x * self._table("_blade_square", x)).sum(-1)
+
+    def grade_quadratic_forms(self, x: torch.Tensor) -> torch.Tensor:
+        """``q(<x>_g)`` for every grade ``g``: ``(..., dim)`` -> ``(..., n + 1)``."""
+        self._check(x, "grade_quadratic_forms: x")
+        weighted = x * x * self._table("_blade_square", x)
+        out = weighted.new_zeros(*weighted.shape[:-1], self.n + 1)
+        return out.index_add_(-1, self._table("blade_grades", x), weighted)
+
+    @staticmethod
+    def _smooth_abs_sqrt(q: torch.Tensor, eps: float) -> torch.Tensor:
+        return (q * q + eps) ** 0.25
+
+    def norm(self, x: torch.Tensor, eps: float = 1e-16) -> torch.Tensor:
+        """The smooth norm ``(q(x)^2 + eps)^(1/4)`` (``~ sqrt|q(x)|``, differentiable at 0): ``(..., dim)`` -> ``(...)``."""
+        return self._smooth_abs_sqrt(self.quadratic_form(x), eps)
+
+    def grade_norms(self, x: torch.Tensor, eps: float = 1e-16) -> torch.Tensor:
+        """The smooth norm of every grade part, ``(q(<x>_g)^2 + eps)^(1/4)``: ``(..., dim)`` -> ``(..., n + 1)``."""
+        return self._smooth_abs_sqrt(self.grade_quadratic_forms(x), eps)
+
+    # ------------------------------------------------------------------ versors and the Clifford group
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverse of a versor, ``x^-1 = rev(x) / q(x)`` (valid when ``rev(x) x`` is the scalar ``q(x) != 0``,
+        which holds for every product of invertible vectors). Raises ``ValueError`` if some ``q(x)`` is zero."""
+        q = self.quadratic_form(x)
+        if bool((q == 0).any()):
+            raise ValueError("inverse: expected an invertible versor (q(x) = <rev(x) x>_0 != 0), found q(x) = 0")
+        return self.reverse(x) / q.unsqueeze(-1)
+
+    def parity(self, w: torch.Tensor) -> torch.Tensor:
+        """``(...)`` bool tensor: True where the versor ``w`` is odd (no even-grade part), False where even.
+
+        Raises ``ValueError`` where ``w`` has both parts (it is then not a versor) or is zero.
+        """
+        self._check(w, "parity: w")
+        odd_blades = (self._table("blade_grades", w) % 2).bool()
+        has_odd = (w[..., odd_blades] != 0).any(-1)
+        has_even = (w[..., ~odd_blades] != 0).any(-1)
+        if bool((has_odd == has_even).any()):
+            raise ValueError(
+                "parity: expected a versor with a purely even or purely odd grade part (a product of vectors), "
+                "found a multivector with both parts (or zero)"
+            )
+        return has_odd
+
+    def versor_action(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The twisted conjugation ``rho(w)(x) = w alpha_w(x) w^-1`` of the Clifford group.
+
+        ``alpha_w`` is the grade involution when ``w`` is odd and the identity when ``w`` is even. ``rho(w)``
+        preserves grades, acts on vectors as the orthogonal map of ``w`` (a product of ``k`` reflections,
+        determinant ``(-1)^k``) and is an algebra automorphism: ``rho(w)(ab) = rho(w)(a) rho(w)(b)``.
+
+        Parameters
+        ----------
+        w:
+            versors ``(..., dim)`` (products of invertible vectors, e.g. from :meth:`random_versor`).
+        x:
+            multivectors ``(..., dim)``; leading axes broadcast against ``w`` (use ``w[..., None, :]`` to act
+            with one versor per batch item on ``(batch, channels, dim)`` features).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(..., dim)``.
+        """
+        self._check(x, "versor_action: x")
+        odd = self.parity(w).unsqueeze(-1)
+        twisted = torch.where(odd, self.grade_involution(x), x)
+        return self.geometric_product(self.geometric_product(w, twisted), self.inverse(w))
+
+    def random_versor(
+        self,
+        k: int,
+        generator: torch.Generator | None = None,
+        *,
+        shape: Sequence[int] = (),
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+        normalize: bool = True,
+    ) -> torch.Tensor:
+        """The product of ``k`` random vectors, ``(*shape, dim)``: even for even ``k`` (a rotor), odd otherwise.
+
+        Vector components are standard normal; a vector is redrawn while ``|q(v)| < 1/4 |v|^2`` (Euclidean norm),
+        so that every factor is well away from the null cone and the versor is well conditioned for any
+        signature. With ``normalize`` the result is divided by ``sqrt|q(w)|``, which leaves ``rho(w)`` unchanged.
+        ``k = 0`` gives the scalar 1.
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"random_versor: expected a non-negative number of vectors k, found {k!r}")
+        if device is None:
+            device = generator.device if generator is not None else torch.device("cpu")
+        shape = tuple(shape)
+        metric = torch.tensor(self.metric, dtype=torch.float64, device=device)
+        w = torch.zeros(*shape, self.dim, dtype=torch.float64, device=device)
+        w[..., 0] = 1.0
+        for _ in range(k):
+            v = torch.randn(*shape, self.n, generator=generator, dtype=torch.float64, device=device)
+            for _attempt in range(1000):
+                bad = (v * v * metric).sum(-1).abs() < 0.25 * (v * v).sum(-1)
+                if not bool(bad.any()):
+                    break
+                redraw = torch.randn(*shape, self.n, generator=generator, dtype=torch.float64, device=device)
+                v = torch.where(bad.unsqueeze(-1), redraw, v)
+            else:
+                raise ValueError(f"random_versor: metric {self.metric} has no well-conditioned invertible vectors")
+            w = self.geometric_product(w, self.embed(v, 1))
+        if normalize:
+            w = w / self.quadratic_form(w).abs().sqrt().unsqueeze(-1)
+        return w.to(dtype)
+
+    def vector_matrix(self, w: torch.Tensor) -> torch.Tensor:
+        """The ``(..., n, n)`` matrix ``M`` of ``rho(w)`` on grade 1: ``rho(w)(sum_j v_j e_j) = sum_i (M v)_i e_i``.
+
+        It satisfies ``M^T G M = G`` for the metric ``G = diag(metric)`` (orthogonal for a Euclidean metric) and
+        ``det M = (-1)^(parity of w)``.
+        """
+        self._check(w, "vector_matrix: w")
+        basis = self.embed(torch.eye(self.n, dtype=w.dtype, device=w.device), 1)
+        images = self.versor_action(w.unsqueeze(-2), basis)
+        return self.get_grade(images, 1).transpose(-1, -2)
+
+    def versor_from_orthogonal(self, matrix: torch.Tensor) -> torch.Tensor:
+        """A versor ``w`` with ``rho(w)(v) = Q v`` on vectors, for an orthogonal ``(n, n)`` matrix ``Q``.
+
+        Only for a Euclidean metric (all +1). ``Q`` is written as a product of at most ``n`` Householder
+        reflections ``H_v x = x - 2 (v.x / v.v) v = rho(v)(x)``, and ``w`` is the product of those vectors.
+        """
+        if set(self.metric) != {1}:
+            raise ValueError(f"versor_from_orthogonal: expected a Euclidean metric (all +1), found {self.metric}")
+        if not isinstance(matrix, torch.Tensor) or matrix.shape != (self.n, self.n):
+            shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix).__name__
+            raise ValueError(f"versor_from_orthogonal: expected an ({self.n}, {self.n}) matrix, found {shape}")
+        m = matrix.to(torch.float64).clone()
+        err = (m.T @ m - torch.eye(self.n, dtype=m.dtype, device=m.device)).abs().max().item()
+        if err > 1e-8:
+            raise ValueError(f"versor_from_orthogonal: expected an orthogonal matrix, found Q^T Q - I up to {err:.3g}")
+        w = torch.zeros(self.dim, dtype=m.dtype, device=m.device)
+        w[0] = 1.0
+        eye = torch.eye(self.n, dtype=m.dtype, device=m.device)
+        for i in range(self.n):
+            # Reflect the current image of e_i back onto e_i; the columns already fixed are orthogonal to v.
+            v = m[:, i] - eye[:, i]
+            if float(v.norm()) < 1e-12:
+                continue
+            m = m - 2.0 * torch.outer(v, v @ m) / (v @ v)
+            w = self.geometric_product(w, self.embed(v, 1))
+        return (w / self.quadratic_form(w).sqrt()).to(matrix.dtype)
