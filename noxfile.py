@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import nox
@@ -31,12 +32,15 @@ PACKAGES = {
     "transformer-nfn": "packages/transformer-nfn",
 }
 IMPORT_NAMES = {name: name.replace("-", "_") for name in PACKAGES}
-TEST_DEPS = ["pytest>=7", "hypothesis>=6"]
-BENCH_DEPS = ["lightning>=2.2", "jsonargparse[signatures]>=4.27", "matplotlib>=3.7", "scipy>=1.10", "pandas>=2.0"]
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
+BENCH_DEPS = nox.project.dependency_groups(PYPROJECT, "benchmarks")
+LINT_DEPS = nox.project.dependency_groups(PYPROJECT, "lint")
+TYPECHECK_DEPS = nox.project.dependency_groups(PYPROJECT, "typecheck")
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = not os.environ.get("CI")
-nox.needs_version = ">=2024.3.2"
+nox.needs_version = ">=2025.2.9"
 
 
 def _install(session: nox.Session, *args: str) -> None:
@@ -69,7 +73,7 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole repository."""
-    _install(session, "ruff>=0.5")
+    _install(session, *LINT_DEPS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -77,7 +81,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on weightspace_core."""
-    _install(session, "mypy>=1.10", "-e", CORE)
+    _install(session, *TYPECHECK_DEPS, "-e", CORE)
     session.run("mypy", f"{CORE}/src/weightspace_core")
 
 
@@ -95,6 +99,14 @@ def build(session: nox.Session) -> None:
         session.error(f"expected {len(PACKAGES)} wheels, found {len(wheels)}")
 
 
+def _wheel_extras(wheel: Path) -> list[str]:
+    """The extras a wheel declares (its optional dependency sets are part of what it declares)."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = archive.read(name).decode().splitlines()
+    return [line.split(":", 1)[1].strip() for line in lines if line.startswith("Provides-Extra:")]
+
+
 @nox.session
 @nox.parametrize("package", list(PACKAGES))
 def isolated(session: nox.Session, package: str) -> None:
@@ -106,7 +118,9 @@ def isolated(session: nox.Session, package: str) -> None:
     wheels = list(DIST.glob(f"{module}-*.whl"))
     if not wheels:
         session.error(f"no wheel for {package} in {DIST}: run `nox -s build` first")
-    _install(session, "--find-links", str(DIST), str(wheels[0]), *TEST_DEPS)
+    extras = _wheel_extras(wheels[0])
+    requirement = f"{module}[{','.join(extras)}] @ {wheels[0].as_uri()}" if extras else str(wheels[0])
+    _install(session, "--find-links", str(DIST), requirement, *TEST_DEPS)
     tmp = Path(session.create_tmp())
     tests_copy = tmp / "tests"
     shutil.rmtree(tests_copy, ignore_errors=True)
@@ -128,5 +142,5 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark module in benchmarks/bench/ (or those named as arguments); JSON to benchmarks/results/."""
-    _install_workspace(session, *BENCH_DEPS, "nfn>=0.1.2")
+    _install_workspace(session, *BENCH_DEPS)
     session.run("python", "-m", "benchmarks.bench", *session.posargs)
