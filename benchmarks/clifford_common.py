@@ -1,0 +1,201 @@
+"""Lightning pieces shared by the clifford-egnn trajectory benchmarks (motion capture, MD17).
+
+- :class:`GeometricRegression`: wraps any position-predicting graph model of ``clifford_egnn`` (the calling
+  convention ``model(x, v, h, edge_index=, batch=, edge_attr=) -> (positions, scalars)``) and trains it on a
+  position target, single-frame ``(N, 3)`` or multi-frame ``(N, F, 3)``; logs MSE, and ADE/FDE for multi-frame
+  targets.
+- :func:`run_comparison`: fits several model configurations on one data module at an equal budget (same data,
+  batch size, optimizer and number of optimizer steps), tests each at its best validation epoch, and returns a
+  JSON-ready summary.
+- :func:`cli_main`: the ``LightningCLI`` entry point used by ``python -m benchmarks.motion`` and
+  ``python -m benchmarks.md17``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+from torch import nn
+
+from clifford_egnn.data.graphs import GraphBatch
+from clifford_egnn.data.md17 import ade_fde
+
+__all__ = ["GeometricRegression", "cli_main", "run_comparison"]
+
+LOG_DIR = Path(__file__).resolve().parent / "logs"
+
+
+class GeometricRegression(L.LightningModule):
+    """Train a graph model to predict positions ``y`` from ``(x, v, h)`` on the batch's graph.
+
+    Parameters
+    ----------
+    model : a ``clifford_egnn`` model (CGEGNN, EGNN, ...) whose first output is positions (N, 3) or (N, F, 3).
+    lr, weight_decay : Adam (GMN's recipe: 5e-4 and 1e-10).
+    loss : ``"mse"`` (mean squared coordinate error, GMN) or ``"ade"`` (mean Euclidean distance, EqMotion).
+    """
+
+    def __init__(self, model: nn.Module, lr: float = 5e-4, weight_decay: float = 1e-10, loss: str = "mse") -> None:
+        super().__init__()
+        if loss not in ("mse", "ade"):
+            raise ValueError(f"loss: expected 'mse' or 'ade', found {loss!r}")
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
+
+    def forward(self, batch: GraphBatch) -> torch.Tensor:
+        out = self.model(
+            batch.x, batch.v, batch.h, edge_index=batch.edge_index, batch=batch.batch, edge_attr=batch.edge_attr
+        )
+        positions = out[0] if isinstance(out, tuple) else out
+        if batch.y is not None and positions.shape != batch.y.shape:
+            raise ValueError(
+                f"model output: expected positions of the target's shape {tuple(batch.y.shape)}, found "
+                f"{tuple(positions.shape)} (a multi-frame target needs one output vector channel per frame)"
+            )
+        return positions
+
+    def _metrics(self, prediction: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        metrics = {"mse": torch.mean((prediction - target) ** 2)}
+        if target.ndim == 3:
+            metrics["ade"], metrics["fde"] = ade_fde(prediction, target)
+        return metrics
+
+    def training_step(self, batch: GraphBatch, batch_idx: int) -> torch.Tensor:
+        prediction = self(batch)
+        if self.hparams["loss"] == "mse":
+            loss = torch.mean((prediction - batch.y) ** 2)
+        else:
+            loss = (prediction - batch.y).norm(dim=-1).mean()
+        self.log("train/loss", loss, batch_size=batch.num_graphs, prog_bar=True)
+        return loss
+
+    def _evaluate(self, batch: GraphBatch, stage: str) -> None:
+        for name, value in self._metrics(self(batch), batch.y).items():
+            self.log(f"{stage}/{name}", value, batch_size=batch.num_graphs, prog_bar=name == "mse")
+
+    def validation_step(self, batch: GraphBatch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: GraphBatch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"])
+
+
+def run_comparison(
+    candidates: dict[str, Callable[[], nn.Module]],
+    make_datamodule: Callable[[], L.LightningDataModule],
+    max_steps: int,
+    val_every_n_epochs: int = 1,
+    seed: int = 0,
+    module_kwargs: dict[str, Any] | None = None,
+    log_name: str = "comparison",
+) -> dict[str, Any]:
+    """Fit every candidate for the same ``max_steps`` optimizer steps on the same data; test at best validation.
+
+    Returns ``{name: {"parameters", "steps", "best_checkpoint", "fit_seconds", "val/...", "test/..."}}``.
+    """
+    results: dict[str, Any] = {}
+    for name, build in candidates.items():
+        L.seed_everything(seed, workers=True)
+        module = GeometricRegression(build(), **(module_kwargs or {}))
+        datamodule = make_datamodule()
+        checkpoint = ModelCheckpoint(monitor="val/mse", mode="min", save_top_k=1)
+        trainer = L.Trainer(
+            max_steps=max_steps,
+            max_epochs=-1,
+            check_val_every_n_epoch=val_every_n_epochs,
+            callbacks=[checkpoint],
+            logger=L.pytorch.loggers.CSVLogger(LOG_DIR, name=f"{log_name}_{name}"),
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="auto",
+            devices=1,
+            deterministic=True,
+        )
+        start = time.perf_counter()
+        trainer.fit(module, datamodule=datamodule)
+        fit_seconds = time.perf_counter() - start
+        val_metrics = trainer.validate(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+        test_metrics = trainer.test(module, datamodule=datamodule, ckpt_path="best", verbose=False)[0]
+        results[name] = {
+            "parameters": sum(p.numel() for p in module.model.parameters()),
+            "steps": trainer.global_step,
+            "best_checkpoint": Path(checkpoint.best_model_path).stem,
+            "fit_seconds": round(fit_seconds, 1),
+            **{k: float(v) for k, v in val_metrics.items()},
+            **{k: float(v) for k, v in test_metrics.items()},
+        }
+        print(f"[{log_name}] {name}: {results[name]}", flush=True)
+    return results
+
+
+def cli_main(datamodule_class: type[L.LightningDataModule], args: list[str] | None = None) -> LightningCLI:
+    """``LightningCLI`` over :class:`GeometricRegression` and ``datamodule_class`` (seed 0 unless configured)."""
+    return LightningCLI(
+        GeometricRegression,
+        datamodule_class,
+        seed_everything_default=0,
+        args=args,
+        save_config_kwargs={"overwrite": True},
+    )
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The ``model`` and ``data`` sections of a LightningCLI YAML config (for scripted comparisons)."""
+    import yaml
+
+    with open(path) as fh:
+        config = yaml.safe_load(fh)
+    if not isinstance(config, dict) or "model" not in config:
+        raise ValueError(
+            f"{path}: expected a LightningCLI config with a 'model' section, found {type(config).__name__}"
+        )
+    return config
+
+
+def build_class(spec: dict[str, Any]) -> Any:
+    """Instantiate ``{"class_path": "pkg.mod.Class", "init_args": {...}}`` as LightningCLI does."""
+    import importlib
+
+    module_name, _, class_name = spec["class_path"].rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**spec.get("init_args", {}))
+
+
+def static_baselines(datamodule: L.LightningDataModule, split: str = "test") -> dict[str, dict[str, float]]:
+    """Metrics of two learning-free predictors on ``split``, to read the learned numbers against.
+
+    ``static``: every future frame equals the input positions ``x``; ``constant_velocity``: ``x + k v_last``
+    where ``k`` is the number of input-velocity steps to each target frame (``steps_per_frame`` from the data
+    set: ``delta_frame`` for single-frame targets, ``1, 2, ..., F`` window steps for multi-frame targets).
+    """
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    dataset = datamodule.datasets[split]  # type: ignore[attr-defined]
+    target = dataset.target
+    x = dataset.x
+    last_velocity = dataset.v[:, :, -1]
+    if target.ndim == 4:
+        steps = torch.arange(1, target.shape[2] + 1, dtype=x.dtype)[None, None, :, None]
+        static = x[:, :, None].expand_as(target)
+        moving = x[:, :, None] + steps * last_velocity[:, :, None]
+    else:
+        static = x
+        moving = x + float(getattr(datamodule, "velocity_steps", 1)) * last_velocity
+    out = {}
+    for name, prediction in (("static", static), ("constant_velocity", moving)):
+        metrics = {f"{split}/mse": float(torch.mean((prediction - target) ** 2))}
+        if target.ndim == 4:
+            ade, fde = ade_fde(prediction, target)
+            metrics[f"{split}/ade"], metrics[f"{split}/fde"] = float(ade), float(fde)
+        out[name] = metrics
+    return out
