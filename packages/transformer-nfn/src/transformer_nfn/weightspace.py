@@ -380,6 +380,28 @@ class TransformerWeightSpace:
         )
 
     @classmethod
+    def randn(
+        cls,
+        spec: TransformerSpec,
+        batch_size: int = 1,
+        channels: int = 1,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> TransformerWeightSpace:
+        """Standard-normal encoder tensors of shape ``(batch_size, channels, ...)`` (no extras), e.g. as features.
+
+        >>> spec = TransformerSpec.parse("L1-D4-h2-k2-v3-A5")
+        >>> TransformerWeightSpace.randn(spec, 2, 3, generator=torch.Generator().manual_seed(0)).out.shape
+        torch.Size([2, 3, 1, 2, 3, 4])
+        """
+        fields = {
+            name: torch.randn(batch_size, channels, *shape, generator=generator, dtype=dtype, device=device)
+            for name, shape in spec.shapes().items()
+        }
+        return cls(**fields)
+
+    @classmethod
     def from_module(cls, model: nn.Module) -> TransformerWeightSpace:
         """One network from a :class:`~transformer_nfn.zoo.ZooTransformer` (its ``num_heads`` splits the heads)."""
         spec = TransformerSpec.from_module(model)
