@@ -2,4 +2,6 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from magep_nfn import models, nn
+
+__all__ = ["__version__", "models", "nn"]

@@ -1,0 +1,25 @@
+"""Ready models for the three MAGEP-NFN tasks: predicting generalisation, classifying INRs, editing weights.
+
+Each is built with MAGEP or any baseline backbone by one argument (``backbone="magep" | "monomial" | "hnp" |
+"np" | "stat" | "mlp"``); see :mod:`magep_nfn.models.tasks`.
+"""
+
+from magep_nfn.models.tasks import (
+    BACKBONES,
+    EQUIVARIANT_BACKBONES,
+    GeneralizationPredictor,
+    INRClassifier,
+    InvariantModel,
+    WeightEditor,
+    equivariant_stack,
+)
+
+__all__ = [
+    "BACKBONES",
+    "EQUIVARIANT_BACKBONES",
+    "GeneralizationPredictor",
+    "INRClassifier",
+    "InvariantModel",
+    "WeightEditor",
+    "equivariant_stack",
+]
