@@ -202,16 +202,16 @@ class TransformerNFNLinear(nn.Module):
         else:
             qk_b = (g_qk @ self.phi_qk_down) @ self.phi_qk_up
         glob = glob + torch.cat([qk_a, qk_b], dim=-1)
-        s_wa, s_ba = glob[..., :co], glob[..., co : 2 * co]  # (L, B, co)
-        s_wb = glob[..., 2 * co : 2 * co + co * D].reshape(L, B, co, D)
-        s_bb = glob[..., 2 * co + co * D :].reshape(L, B, co, D)
+        # split (whose backward is a cat) rather than slicing (whose backward zero-fills the whole tensor per slice)
+        s_wa, s_ba, s_wb, s_bb = torch.split(glob, [co, co, co * D, co * D], dim=-1)  # (L, B, ...)
+        s_wb, s_bb = s_wb.reshape(L, B, co, D), s_bb.reshape(L, B, co, D)
 
         out_feats = torch.cat([vo.transpose(-1, -2), ws.w_a.sum(-1)[..., None]], dim=-1)  # (B, C, L, D_j, D+1)
         r_wa = _blocks_first(out_feats) @ self.phi_out_index[:, None]  # (L, B, D, co)
         hid_feats = torch.cat([ws.w_a.sum(-2)[..., None], ws.w_b, ws.b_a[..., None]], dim=-1)  # (B, C, L, DA, D+2)
         hid = _blocks_first(hid_feats) @ self.phi_hidden_index[:, None]  # (L, B, DA, 2co + co D)
-        c_wa, c_ba = hid[..., :co], hid[..., co : 2 * co]  # (L, B, DA, co)
-        u_wb = hid[..., 2 * co :].reshape(L, B, DA, co, D)
+        c_wa, c_ba, u_wb = torch.split(hid, [co, co, co * D], dim=-1)  # (L, B, DA, ...)
+        u_wb = u_wb.reshape(L, B, DA, co, D)
 
         # outputs leave the (L, B, ...) layout for (B, co, L, ...); E(W_A)_jk = scalar + P_O-indexed
         # + P_A-indexed + identity, E(W_B)_jk = k-indexed + (j, k)-indexed
@@ -224,4 +224,7 @@ class TransformerNFNLinear(nn.Module):
         e_ba = s_ba.permute(1, 2, 0)[..., None] + c_ba.permute(1, 3, 0, 2)
         e_wb = s_wb.permute(1, 2, 0, 3)[..., None, :] + u_wb.permute(1, 3, 0, 2, 4)
         e_bb = s_bb.permute(1, 2, 0, 3)
-        return TransformerWeightSpace(e_q, e_k, e_v, e_o, e_wa, e_wb, e_ba, e_bb)
+        # the einsums and broadcasts above leave permuted strides; every later element-wise op and reduction
+        # (ReLU, its backward, the next layer's sums) runs several times faster on contiguous memory
+        outs = (e_q, e_k, e_v, e_o, e_wa, e_wb, e_ba, e_bb)
+        return TransformerWeightSpace(*(t.contiguous() for t in outs))
