@@ -485,11 +485,12 @@ class MAGEPInvariant(nn.Module):
     def num_outputs(self) -> int:
         return self.out_channels
 
+    def _stable(self, ws: WeightSpace) -> StableTerms:
+        return stable_terms(ws, self.psi_ww, self.psi_bw, self.psi_tr, normalize=self.normalize, min_gain=self.min_gain)
+
     def forward(self, ws: WeightSpace) -> torch.Tensor:
         check_input(ws, self.spec, self.in_channels, type(self).__name__)
-        terms = stable_terms(
-            ws, self.psi_ww, self.psi_bw, self.psi_tr, normalize=self.normalize, min_gain=self.min_gain
-        )
+        terms = self._stable(ws)
         return F.linear(terms.invariant_features(), self.linear.weight, self.linear.bias)
 
     def extra_repr(self) -> str:
