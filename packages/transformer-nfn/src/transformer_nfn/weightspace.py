@@ -362,21 +362,21 @@ class TransformerWeightSpace:
                 extras_lists[k].append(v)
         L, h, D = spec.num_blocks, spec.num_heads, spec.embed_dim
         dk, dv = spec.key_dim, spec.value_dim
-        q = torch.stack(fields["query"])  # (B, L, h*dk, D)
-        k = torch.stack(fields["key"])
-        v = torch.stack(fields["value"])
-        o = torch.stack(fields["out"])  # (B, L, D, h*dv)
-        B = q.shape[0]
+        wq = torch.stack(fields["query"])  # (B, L, h*dk, D)
+        wk = torch.stack(fields["key"])
+        wv = torch.stack(fields["value"])
+        wo = torch.stack(fields["out"])  # (B, L, D, h*dv)
+        B = wq.shape[0]
         return cls(
-            query=q.view(B, L, h, dk, D).transpose(-1, -2).unsqueeze(1),
-            key=k.view(B, L, h, dk, D).transpose(-1, -2).unsqueeze(1),
-            value=v.view(B, L, h, dv, D).transpose(-1, -2).unsqueeze(1),
-            out=o.transpose(-1, -2).reshape(B, L, h, dv, D).unsqueeze(1),
+            query=wq.view(B, L, h, dk, D).transpose(-1, -2).unsqueeze(1),
+            key=wk.view(B, L, h, dk, D).transpose(-1, -2).unsqueeze(1),
+            value=wv.view(B, L, h, dv, D).transpose(-1, -2).unsqueeze(1),
+            out=wo.transpose(-1, -2).reshape(B, L, h, dv, D).unsqueeze(1),
             w_a=torch.stack(fields["w_a"]).transpose(-1, -2).unsqueeze(1),
             w_b=torch.stack(fields["w_b"]).transpose(-1, -2).unsqueeze(1),
             b_a=torch.stack(fields["b_a"]).unsqueeze(1),
             b_b=torch.stack(fields["b_b"]).unsqueeze(1),
-            extras={k2: torch.stack(vs) for k2, vs in extras_lists.items()},
+            extras={key: torch.stack(vs) for key, vs in extras_lists.items()},
         )
 
     @classmethod
@@ -395,7 +395,7 @@ class TransformerWeightSpace:
         >>> TransformerWeightSpace.randn(spec, 2, 3, generator=torch.Generator().manual_seed(0)).out.shape
         torch.Size([2, 3, 1, 2, 3, 4])
         """
-        fields = {
+        fields: dict[str, Any] = {
             name: torch.randn(batch_size, channels, *shape, generator=generator, dtype=dtype, device=device)
             for name, shape in spec.shapes().items()
         }
