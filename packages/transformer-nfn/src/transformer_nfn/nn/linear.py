@@ -185,9 +185,11 @@ class TransformerNFNLinear(nn.Module):
         B, L, D, DA = ws.batch_size, self.spec.num_blocks, self.spec.embed_dim, self.spec.ffn_dim
         co = self.out_channels
 
-        e_q = torch.einsum("locjp,bclhpk->bolhjk", self.phi_q, ws.query)
-        e_k = torch.einsum("locjp,bclhpk->bolhjk", self.phi_k, ws.key)
-        e_v = torch.einsum("locjp,bclhpk->bolhjk", self.phi_v, ws.value)
+        # stored (B, co, L, D, h, D_k) in memory and viewed as (B, co, L, h, D, D_k): the head-concatenated
+        # matrices [W^(1) .. W^(h)] that attention_sums multiplies are then free views
+        e_q = torch.einsum("locjp,bclhpk->boljhk", self.phi_q, ws.query).contiguous().transpose(3, 4)
+        e_k = torch.einsum("locjp,bclhpk->boljhk", self.phi_k, ws.key).contiguous().transpose(3, 4)
+        e_v = torch.einsum("locjp,bclhpk->boljhk", self.phi_v, ws.value).contiguous().transpose(3, 4)
         e_o = torch.einsum("loc,bclhj->bolhj", self.phi_o[:, 0], ws.out.sum(-1))[..., None] + torch.einsum(
             "loc,bclhjk->bolhjk", self.phi_o[:, 1], ws.out
         )
@@ -209,22 +211,25 @@ class TransformerNFNLinear(nn.Module):
         out_feats = torch.cat([vo.transpose(-1, -2), ws.w_a.sum(-1)[..., None]], dim=-1)  # (B, C, L, D_j, D+1)
         r_wa = _blocks_first(out_feats) @ self.phi_out_index[:, None]  # (L, B, D, co)
         hid_feats = torch.cat([ws.w_a.sum(-2)[..., None], ws.w_b, ws.b_a[..., None]], dim=-1)  # (B, C, L, DA, D+2)
-        hid = _blocks_first(hid_feats) @ self.phi_hidden_index[:, None]  # (L, B, DA, 2co + co D)
-        c_wa, c_ba, u_wb = torch.split(hid, [co, co, co * D], dim=-1)  # (L, B, DA, ...)
-        u_wb = u_wb.reshape(L, B, DA, co, D)
+        hid_x = _blocks_first(hid_feats)  # (L, B, DA, C*(D+2))
+        hid_w = self.phi_hidden_index[:, None]
+        c_wa, c_ba = torch.split(hid_x @ hid_w[..., : 2 * co], [co, co], dim=-1)  # (L, B, DA, co)
+        # E(W_B)_jk = k-indexed + (j, k)-indexed, formed in (L, B, DA, co, D) and transposed once
+        e_wb = (hid_x @ hid_w[..., 2 * co :]).view(L, B, DA, co, D) + s_wb[:, :, None]
+        e_wb = e_wb.permute(1, 3, 0, 2, 4)
 
-        # outputs leave the (L, B, ...) layout for (B, co, L, ...); E(W_A)_jk = scalar + P_O-indexed
-        # + P_A-indexed + identity, E(W_B)_jk = k-indexed + (j, k)-indexed
-        e_wa = (
-            s_wa.permute(1, 2, 0)[..., None, None]
-            + r_wa.permute(1, 3, 0, 2)[..., None]
-            + c_wa.permute(1, 3, 0, 2)[..., None, :]
-            + torch.einsum("loc,bcljk->boljk", self.phi_wa, ws.w_a)
-        )
+        # E(W_A)_jk = scalar + P_O-indexed + P_A-indexed + identity: the small parts are made contiguous so that
+        # the one full-size broadcast (and the fused multiply-add) write contiguous memory
+        row = (s_wa.permute(1, 2, 0)[..., None] + r_wa.permute(1, 3, 0, 2)).contiguous()  # (B, co, L, D)
+        col = c_wa.permute(1, 3, 0, 2).contiguous()  # (B, co, L, DA)
+        e_wa = row[..., None] + col[..., None, :]
+        if self.in_channels == 1:
+            e_wa = torch.addcmul(e_wa, self.phi_wa[..., 0].T[None, :, :, None, None], ws.w_a)
+        else:
+            e_wa = e_wa + torch.einsum("loc,bcljk->boljk", self.phi_wa, ws.w_a)
         e_ba = s_ba.permute(1, 2, 0)[..., None] + c_ba.permute(1, 3, 0, 2)
-        e_wb = s_wb.permute(1, 2, 0, 3)[..., None, :] + u_wb.permute(1, 3, 0, 2, 4)
         e_bb = s_bb.permute(1, 2, 0, 3)
-        # the einsums and broadcasts above leave permuted strides; every later element-wise op and reduction
+        # the einsums and transposes above leave permuted strides; every later element-wise op and reduction
         # (ReLU, its backward, the next layer's sums) runs several times faster on contiguous memory
-        outs = (e_q, e_k, e_v, e_o, e_wa, e_wb, e_ba, e_bb)
-        return TransformerWeightSpace(*(t.contiguous() for t in outs))
+        outs = (e_o, e_wa, e_wb, e_ba, e_bb)
+        return TransformerWeightSpace(e_q, e_k, e_v, *(t.contiguous() for t in outs))
