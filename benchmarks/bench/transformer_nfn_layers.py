@@ -13,7 +13,8 @@ block):
 Also reported: the float64 equivariance / invariance error of each candidate under a random group element.
 
 Run: ``python -m benchmarks.bench transformer_nfn_layers`` (``--device cuda`` on a GPU machine,
-``--repeats N``).
+``--repeats N``, ``--threads N``). Wall time on a shared machine depends on the other jobs; the process CPU time
+per call (``cpu_median_ms``, one thread) is the steadier number.
 """
 
 from __future__ import annotations
@@ -87,10 +88,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--ranks", type=int, nargs="*", default=[8, 32])
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: on the project's shared 2-core machines, more threads spin against "
+        "other jobs and time several times slower); 0 keeps torch's choice",
+    )
     parser.add_argument("--name", default="transformer_nfn_layers")
     args = parser.parse_args(argv)
-    if args.threads is not None:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
