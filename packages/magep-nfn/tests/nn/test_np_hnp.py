@@ -73,7 +73,7 @@ def test_hnp_all_depths(widths: list[int], make_ws, gen) -> None:
 
 
 @pytest.mark.parametrize(("ours_cls", "theirs_name"), [(NPLinear, "NPLinear"), (HNPLinear, "HNPLinear")])
-@pytest.mark.parametrize("spec_text", ["3x2,3x3,2x3", "2x1x2x2,2x2x2x2,2x2"])
+@pytest.mark.parametrize("spec_text", ["3x2,3x3,2x3", "2x1x1x2,2x2x1x2,2x2"])
 def test_spans_the_nfn_package_layer(ours_cls: type, theirs_name: str, spec_text: str, gen) -> None:
     """The published ``nfn`` layer (MIT) is a member of our layer's function class: both are linear in their
     parameters, so least squares over our parameters reproduces theirs on every basis input with no residual."""
