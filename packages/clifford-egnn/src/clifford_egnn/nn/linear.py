@@ -84,8 +84,27 @@ class MVLinear(nn.Module):
         else:
             y = torch.matmul(self.weight, x)
         if self.bias is not None:
-            y = torch.cat([y[..., :1] + self.bias.unsqueeze(-1), y[..., 1:]], dim=-1)
+            y = y + self._scalar_bias().squeeze(-1).T
         return y
+
+    def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The same map on blade-major features ``(dim, in_channels, items)`` -> ``(dim, out_channels, items)``:
+        one batched matrix product over blades, with the bias fused in."""
+        if x_t.ndim != 3 or x_t.shape[:2] != (self.algebra.dim, self.in_channels):
+            raise ValueError(
+                f"MVLinear.forward_blade_major: expected ({self.algebra.dim}, {self.in_channels}, items), "
+                f"found {tuple(x_t.shape)}"
+            )
+        weight = self.expanded_weight().permute(2, 0, 1)
+        if self.bias is None:
+            return torch.matmul(weight, x_t)
+        return torch.baddbmm(self._scalar_bias(), weight, x_t)
+
+    def _scalar_bias(self) -> torch.Tensor:
+        """``(dim, out, 1)``: the bias in the scalar blade, zero elsewhere."""
+        assert self.bias is not None
+        zeros = self.bias.new_zeros(self.algebra.dim - 1, self.out_channels)
+        return torch.cat([self.bias.unsqueeze(0), zeros]).unsqueeze(-1)
 
     def extra_repr(self) -> str:
         return (

@@ -84,13 +84,16 @@ class SteerableGeometricProduct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(x, self.algebra, self.channels, "SteerableGeometricProduct")
-        right = self.linear_right(x)
+        alg, lead = self.algebra, x.shape[:-2]
+        # One transpose in and one out: every step below runs on blade-major (dim, channels, items) tensors.
+        x_t = x.reshape(-1, self.channels, alg.dim).permute(2, 1, 0).contiguous()
+        right_t = self.linear_right.forward_blade_major(x_t)
         if self.normalization is not None:
-            right = self.normalization(right)
-        product = self.algebra.path_weighted_product(x, right, self.weight)
-        if self.linear_left is None:
-            return product
-        return (self.linear_left(x) + product) / math.sqrt(2.0)
+            right_t = self.normalization.forward_blade_major(right_t)
+        y_t = alg.blade_major_product(x_t, right_t, alg.expand_path_weights(self.weight))
+        if self.linear_left is not None:
+            y_t = (self.linear_left.forward_blade_major(x_t) + y_t) / math.sqrt(2.0)
+        return y_t.permute(2, 1, 0).reshape(*lead, self.channels, alg.dim).contiguous()
 
     def extra_repr(self) -> str:
         return (
