@@ -95,6 +95,18 @@ def test_editor_negative_control(backbone: str, make_ws, gen) -> None:
     assert_sensitive(editor, make_ws(spec, channels=1), sample_monomial(spec, "scale", generator=gen(2)).act, None)
 
 
+def test_frozen_psi_models_stay_invariant(spec: NetworkSpec, make_ws, gen) -> None:
+    model = GeneralizationPredictor(spec, "magep", learn_psi=False, generator=gen(1), **SMALL)
+    editor = WeightEditor(spec, "magep", learn_psi=False, hidden_channels=3, gamma_init=0.5, generator=gen(1))
+    assert not any("psi" in name for name, _ in model.named_parameters())
+    assert any("psi" in name for name, _ in model.named_buffers())
+    g = sample_monomial(spec, "scale", generator=gen(2))
+    assert_invariant(model, make_ws(spec, channels=1), g.act, rtol=RTOL)
+    assert_equivariant(
+        editor, make_ws(spec, channels=1), sample_monomial(spec, "sign", generator=gen(3)).act, rtol=RTOL
+    )
+
+
 def test_editor_is_u_plus_gamma_update(make_ws, gen) -> None:
     spec = NetworkSpec.mlp([2, 8, 8, 1])
     editor = WeightEditor(spec, "magep", hidden_channels=3, generator=gen(1)).double()

@@ -128,6 +128,19 @@ def test_normalized_layer_is_homogeneous_of_degree_one(make_ws, gen) -> None:
     assert raw_err > 1e-3
 
 
+def test_normalization_only_removes_growth(make_ws, gen) -> None:
+    """With the default floor min_gain = 1, inputs whose per-layer gain is below 1 give the raw polynomial;
+    a lower floor rescales them too."""
+    spec = NetworkSpec.mlp([3, 7, 5, 9, 4, 2])
+    small = make_ws(spec) * 0.05
+    raw = MAGEPLinear(spec, 2, 2, generator=gen(1)).double()
+    floored = MAGEPLinear(spec, 2, 2, normalize=True, generator=gen(1)).double()
+    rescaled = MAGEPLinear(spec, 2, 2, normalize=True, min_gain=1e-3, generator=gen(1)).double()
+    with torch.no_grad():
+        assert relative_error(floored(small), raw(small)) < 1e-14
+        assert relative_error(rescaled(small), raw(small)) > 1e-3
+
+
 def test_normalization_prevents_overflow_in_float32(gen) -> None:
     """A deep, wide input whose raw products overflow float32 stays finite (and equivariant) when normalised."""
     spec = NetworkSpec.mlp([4] + [64] * 9 + [4])

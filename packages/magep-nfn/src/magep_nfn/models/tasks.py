@@ -67,10 +67,16 @@ def _check_backbone(backbone: str, allowed: Sequence[str], owner: str) -> str:
 
 
 def _equivariant_layer(
-    backbone: str, spec: NetworkSpec, d: int, e: int, normalize: bool, generator: torch.Generator | None
+    backbone: str,
+    spec: NetworkSpec,
+    d: int,
+    e: int,
+    normalize: bool,
+    learn_psi: bool,
+    generator: torch.Generator | None,
 ) -> nn.Module:
     if backbone == "magep":
-        return MAGEPLinear(spec, d, e, normalize=normalize, generator=generator)
+        return MAGEPLinear(spec, d, e, normalize=normalize, learn_psi=learn_psi, generator=generator)
     if backbone == "monomial":
         return MonomialLinear(spec, d, e, generator=generator)
     if backbone == "hnp":
@@ -86,6 +92,7 @@ def equivariant_stack(
     *,
     final_activation: bool = True,
     normalize: bool = True,
+    learn_psi: bool = True,
     generator: torch.Generator | None = None,
 ) -> nn.Sequential:
     """Equivariant layers ``channels[0] -> channels[1] -> ...`` with the group's nonlinearity between them.
@@ -100,8 +107,8 @@ def equivariant_stack(
         ``"scale"`` (ReLU) or ``"sign"`` (tanh).
     final_activation:
         whether the last layer is followed by the nonlinearity too.
-    normalize:
-        the gain normalisation of :class:`MAGEPLinear` (other backbones ignore it).
+    normalize, learn_psi:
+        the gain normalisation and learnable Psi of :class:`MAGEPLinear` (other backbones ignore them).
 
     Examples
     --------
@@ -117,7 +124,7 @@ def equivariant_stack(
         raise ValueError(f"equivariant_stack: expected at least two channel counts, found {list(channels)}")
     modules: list[nn.Module] = []
     for i, (d, e) in enumerate(itertools.pairwise(channels)):
-        modules.append(_equivariant_layer(backbone, spec, d, e, normalize, generator))
+        modules.append(_equivariant_layer(backbone, spec, d, e, normalize, learn_psi, generator))
         if final_activation or i < len(channels) - 2:
             modules.append(activation_for_group(group))
     return nn.Sequential(*modules)
@@ -148,8 +155,8 @@ class InvariantModel(nn.Module):
         hidden widths of the final MLP (and of the ``stat`` / ``mlp`` baselines).
     group:
         ``"scale"`` or ``"sign"``.
-    normalize:
-        MAGEP gain normalisation.
+    normalize, learn_psi:
+        MAGEP gain normalisation; learnable (True) or frozen random (False) Psi.
     dropout:
         dropout in the final MLP.
     in_channels:
@@ -179,6 +186,7 @@ class InvariantModel(nn.Module):
         head_hidden: Sequence[int] = (128,),
         group: str = "scale",
         normalize: bool = True,
+        learn_psi: bool = True,
         dropout: float = 0.0,
         in_channels: int = 1,
         generator: torch.Generator | None = None,
@@ -206,10 +214,17 @@ class InvariantModel(nn.Module):
             self.pool = StatFeatures(spec, in_channels)
         else:
             channels = [in_channels] + [hidden_channels] * num_layers
-            self.encoder = equivariant_stack(spec, backbone, channels, group, normalize=normalize, generator=generator)
+            self.encoder = equivariant_stack(
+                spec, backbone, channels, group, normalize=normalize, learn_psi=learn_psi, generator=generator
+            )
             if backbone == "magep":
                 self.pool = MAGEPInvariant(
-                    spec, hidden_channels, invariant_features, normalize=normalize, generator=generator
+                    spec,
+                    hidden_channels,
+                    invariant_features,
+                    normalize=normalize,
+                    learn_psi=learn_psi,
+                    generator=generator,
                 )
             elif backbone == "monomial":
                 self.pool = MonomialInvariantPool(spec, hidden_channels, group)
@@ -292,8 +307,8 @@ class WeightEditor(nn.Module):
         ``"sign"`` (default: SIRENs) or ``"scale"``.
     gamma_init:
         initial ``gamma``.
-    normalize:
-        MAGEP gain normalisation.
+    normalize, learn_psi:
+        MAGEP gain normalisation; learnable (True) or frozen random (False) Psi.
     head_hidden:
         hidden widths of the ``mlp`` backbone.
     generator:
@@ -321,6 +336,7 @@ class WeightEditor(nn.Module):
         group: str = "sign",
         gamma_init: float = 0.01,
         normalize: bool = True,
+        learn_psi: bool = True,
         head_hidden: Sequence[int] = (256,),
         generator: torch.Generator | None = None,
     ) -> None:
@@ -339,7 +355,14 @@ class WeightEditor(nn.Module):
         else:
             channels = [1] + [hidden_channels] * (num_layers - 1) + [1]
             self.net = equivariant_stack(
-                spec, backbone, channels, group, final_activation=False, normalize=normalize, generator=generator
+                spec,
+                backbone,
+                channels,
+                group,
+                final_activation=False,
+                normalize=normalize,
+                learn_psi=learn_psi,
+                generator=generator,
             )
 
     def update(self, ws: WeightSpace) -> WeightSpace:
