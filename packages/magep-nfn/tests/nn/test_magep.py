@@ -85,6 +85,86 @@ def test_stable_terms_match_spec_formulas(spec: NetworkSpec, make_ws, gen) -> No
         torch.testing.assert_close(full, trace)
 
 
+def test_linear_matches_the_spec_equations(make_ws, gen) -> None:
+    """MAGEPLinear's output, layer by layer, against the equations of spec section 3 written out term by term
+    with einsum (terms from their definitions, coefficients sliced from the layer's maps)."""
+    spec = NetworkSpec.mlp([3, 5, 4, 2])
+    d, e, big_l, n0, nl = 2, 3, 3, 3, 2
+    layer = MAGEPLinear(spec, d, e, generator=gen(1)).double()
+    ws = make_ws(spec, channels=d)
+    mats, b = list(ws.weights), list(ws.biases)
+    psi_ww, psi_bw, psi_tr = layer.psi_ww, layer.psi_bw, layer.psi_tr
+
+    def prod(s: int, t: int) -> torch.Tensor:
+        return _chain_product(mats, s, t)
+
+    def ww(s: int, t: int) -> torch.Tensor:
+        return prod(s, 0) @ psi_ww @ prod(big_l, t)
+
+    def bw(s: int, t: int) -> torch.Tensor:
+        return b[s - 1][..., :, None] * torch.einsum("cl,bclt->bct", psi_bw, prod(big_l, t))[..., None, :]
+
+    def v(s: int) -> torch.Tensor:
+        return sum((prod(s, t) @ b[t - 1][..., None])[..., 0] for t in range(1, s)) + torch.zeros_like(b[s - 1])
+
+    with torch.no_grad():
+        out = layer(ws)
+        # first layer: th_qk maps over (channel, input index q) for each output index k; th4_k over channels
+        th = layer.first.weight[: e * n0].reshape(e, n0, 3 * d * n0 + d)
+        th1, th2, th3 = (th[..., i * d * n0 : (i + 1) * d * n0].reshape(e, n0, d, n0) for i in range(3))
+        th4 = th[..., 3 * d * n0 :]
+        expected = (
+            torch.einsum("okcq,bcjq->bojk", th1, mats[0])
+            + torch.einsum("okcq,bcjq->bojk", th2, ww(1, 0))
+            + torch.einsum("okcq,bcjq->bojk", th3, bw(1, 0))
+            + torch.einsum("okc,bcj->bojk", th4, b[0])
+        )
+        torch.testing.assert_close(out.weights[0], expected)
+        ph = layer.first.weight[e * n0 :]
+        ph1, ph2, ph3 = (ph[:, i * d * n0 : (i + 1) * d * n0].reshape(e, d, n0) for i in range(3))
+        expected = (
+            torch.einsum("ocq,bcjq->boj", ph1, mats[0])
+            + torch.einsum("ocq,bcjq->boj", ph2, ww(1, 0))
+            + torch.einsum("ocq,bcjq->boj", ph3, bw(1, 0))
+            + torch.einsum("oc,bcj->boj", ph[:, 3 * d * n0 :], b[0])
+        )
+        torch.testing.assert_close(out.biases[0], expected)
+        # hidden layer i = 2: A W + B [WW]_(2,1) + C [bW]_(2,1); biases from W_(2,0), [WW]_(2,0), [bW]_(2,0), v, b
+        a, bb, c = layer.hidden_weight[0].weight.split(d, dim=1)
+        expected = (
+            torch.einsum("oc,bcjk->bojk", a, mats[1])
+            + torch.einsum("oc,bcjk->bojk", bb, ww(2, 1))
+            + torch.einsum("oc,bcjk->bojk", c, bw(2, 1))
+        )
+        torch.testing.assert_close(out.weights[1], expected)
+        q, ph1, ph2, ph3, p = layer.hidden_bias[0].weight.split([d, d * n0, d * n0, d * n0, d], dim=1)
+        expected = (
+            torch.einsum("ocq,bcjq->boj", ph1.reshape(e, d, n0), prod(2, 0))
+            + torch.einsum("ocq,bcjq->boj", ph2.reshape(e, d, n0), ww(2, 0))
+            + torch.einsum("ocq,bcjq->boj", ph3.reshape(e, d, n0), bw(2, 0))
+            + torch.einsum("oc,bcj->boj", p, v(2))
+            + torch.einsum("oc,bcj->boj", q, b[1])
+        )
+        torch.testing.assert_close(out.biases[1], expected)
+        # last layer: al_pj, be_pj, ga_pj map over (channel, output index p) for each output index j
+        al, be, ga = (m.reshape(e, nl, d, nl) for m in layer.last_weight.weight.split(d * nl, dim=1))
+        expected = (
+            torch.einsum("ojcp,bcpk->bojk", al, mats[2])
+            + torch.einsum("ojcp,bcpk->bojk", be, ww(3, 2))
+            + torch.einsum("ojcp,bcpk->bojk", ga, bw(3, 2))
+        )
+        torch.testing.assert_close(out.weights[2], expected)
+        traces = torch.stack(
+            [torch.einsum("cl,bcls,bcs->bc", psi_tr, prod(big_l, s), b[s - 1]) for s in range(1, big_l)], dim=-1
+        )
+        sizes = [d * nl * n0] * 3 + [d * nl, d * nl, d * (big_l - 1)]
+        maps = layer.last_bias.weight.reshape(e, nl, -1).split(sizes, dim=2)
+        feats = [prod(3, 0), ww(3, 0), bw(3, 0), b[2], v(3), traces]
+        expected = sum(torch.einsum("ojf,bf->boj", m, f.flatten(1)) for m, f in zip(maps, feats))
+        expected = expected + layer.last_bias.bias.reshape(e, nl)
+        torch.testing.assert_close(out.biases[2], expected)
+
+
 def test_conv_products_use_summed_kernels(make_ws) -> None:
     spec = NetworkSpec.parse("4x1x3x3,4x4x3x3,3x4")
     ws = make_ws(spec)
