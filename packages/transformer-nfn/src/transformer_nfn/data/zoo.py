@@ -200,7 +200,8 @@ def load_small_transformer_zoo(
     chosen = protocol_indices(accuracy, cutoff, split, seed)
     rows = rows[chosen]
     flat = ds.select_columns(["params"]).select(rows.tolist()).with_format("numpy")["params"]
-    params = unflatten_params(torch.as_tensor(np.ascontiguousarray(flat, dtype=np.float32)), arch)
+    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(len(rows), arch.num_params)
+    params = unflatten_params(torch.as_tensor(flat), arch)
     pe = sinusoidal_position_encoding(arch.num_tokens, arch.embed_dim)
     params["embedding.pos_embedding"] = pe.expand(len(rows), *pe.shape)
     metadata = [
