@@ -1,5 +1,6 @@
 """The Small Transformer Zoo: the architecture (:class:`ZooTransformer`), generation and loading."""
 
+from transformer_nfn.zoo.generate import ZooGrid, ZooSchedule, generate_zoo
 from transformer_nfn.zoo.model import (
     ZooAttention,
     ZooEncoderBlock,
@@ -11,7 +12,10 @@ from transformer_nfn.zoo.model import (
 __all__ = [
     "ZooAttention",
     "ZooEncoderBlock",
+    "ZooGrid",
     "ZooPatchEmbedding",
+    "ZooSchedule",
     "ZooTransformer",
+    "generate_zoo",
     "sinusoidal_position_encoding",
 ]
