@@ -189,6 +189,10 @@ class ThroughputMeter(Callback):
         if self.seconds > 0:
             pl_module.log("train/graphs_per_s", self.graphs / self.seconds, batch_size=batch.num_graphs)
 
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.logger is not None and self.seconds > 0:
+            trainer.logger.log_metrics({"train/graphs_per_s_total": self.graphs_per_second}, step=trainer.global_step)
+
     @property
     def graphs_per_second(self) -> float:
         return self.graphs / self.seconds if self.seconds > 0 else float("nan")

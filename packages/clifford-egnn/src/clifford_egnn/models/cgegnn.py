@@ -109,6 +109,12 @@ class CGEGNNLayer(nn.Module):
         pieces = [h]
         for mlp, edges, static in zip(self.message_mlps, hop_edges, edge_features):
             i, j = edges
+            if i.numel() == 0:
+                # No pair at this distance (hop 2 of a complete graph): the aggregate is zero, but the MLP still
+                # runs on one zero message, scaled by 0, so every parameter gets a (zero) gradient, as DDP needs.
+                dummy = h.new_zeros(1, mlp.in_channels, h.shape[-1])
+                pieces.append(h.new_zeros(num_nodes, self.hidden, h.shape[-1]) + 0.0 * mlp(dummy).sum())
+                continue
             message = mlp(torch.cat([h[i] - h[j], static], dim=1))
             pieces.append(_aggregate(message, i, num_nodes, self.aggregation))
         if node_features is not None:
