@@ -1,0 +1,134 @@
+"""DataModules over weight-space zoos: CNN zoos for generalisation prediction, INR zoos for classification and
+editing. Batches are flat weight vectors ``(B, P)``; the LightningModules unflatten them to WeightSpaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from magep_nfn.data import load_cnn_zoo, load_inr_zoo, load_small_cnn_zoo, split_indices
+
+__all__ = ["GeneralizationDataModule", "INRDataModule", "subsample"]
+
+
+def subsample(n: int, max_networks: int | None, seed: int) -> np.ndarray:
+    """A seeded random subset of ``range(n)`` of size ``max_networks`` (all if None), sorted."""
+    if max_networks is None or max_networks >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 11]).choice(n, max_networks, replace=False))
+
+
+class _ZooDataModule(L.LightningDataModule):
+    def __init__(self, batch_size: int, num_workers: int) -> None:
+        super().__init__()
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.splits: dict[str, TensorDataset] = {}
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader[Any]:
+        if split not in self.splits:
+            self.setup()
+        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader[Any]:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader[Any]:
+        return self._loader("test", False)
+
+
+class GeneralizationDataModule(_ZooDataModule):
+    """CNN weights -> test accuracy, the Small CNN Zoo protocol: one activation, final checkpoint, half of the
+    networks for test and the rest 80/20 train/validation (seeded).
+
+    Parameters
+    ----------
+    root:
+        a zoo folder written by ``python -m magep_nfn.zoo cnn`` (``source="own"``) or a Small CNN Zoo release
+        folder (``source="small_cnn_zoo"``, step 86).
+    activation:
+        ``"relu"`` or ``"tanh"``.
+    max_networks:
+        use a seeded random subset of this many networks (before splitting); None: all.
+    allow_incomplete:
+        accept an own zoo whose generation has not finished (the chunks present).
+    """
+
+    def __init__(
+        self,
+        root: str = "benchmarks/data/magep/cnn_zoo",
+        source: str = "own",
+        activation: str = "relu",
+        split_seed: int = 0,
+        test_fraction: float = 0.5,
+        val_fraction: float = 0.2,
+        max_networks: int | None = None,
+        allow_incomplete: bool = False,
+        batch_size: int = 64,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__(batch_size, num_workers)
+        if source not in ("own", "small_cnn_zoo"):
+            raise ValueError(f"GeneralizationDataModule: expected source 'own' or 'small_cnn_zoo', found {source!r}")
+        self.save_hyperparameters()
+        self.num_networks = 0
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        h = self.hparams
+        if h.source == "own":
+            zoo = load_cnn_zoo(h.root, activation=h.activation, allow_incomplete=h.allow_incomplete)
+        else:
+            zoo = load_small_cnn_zoo(h.root, activation=h.activation)
+        keep = subsample(len(zoo), h.max_networks, h.split_seed)
+        flat = zoo.weights.flatten()[torch.as_tensor(keep)]
+        target = torch.tensor(zoo.metrics["test_accuracy"].to_numpy()[keep], dtype=torch.float32)
+        self.num_networks = len(keep)
+        parts = split_indices(len(keep), h.split_seed, h.test_fraction, h.val_fraction)
+        self.splits = {k: TensorDataset(flat[v], target[v]) for k, v in parts.items()}
+
+
+class INRDataModule(_ZooDataModule):
+    """SIREN weights -> class label (``task="classification"``) or -> dilated image (``task="editing"``), from a
+    zoo written by ``python -m magep_nfn.zoo inr``; seeded train/validation/test split."""
+
+    def __init__(
+        self,
+        root: str = "benchmarks/data/magep/inr_zoo",
+        task: str = "classification",
+        split_seed: int = 0,
+        test_fraction: float = 0.2,
+        val_fraction: float = 0.1,
+        max_networks: int | None = None,
+        allow_incomplete: bool = False,
+        batch_size: int = 64,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__(batch_size, num_workers)
+        if task not in ("classification", "editing"):
+            raise ValueError(f"INRDataModule: expected task 'classification' or 'editing', found {task!r}")
+        self.save_hyperparameters()
+        self.num_networks = 0
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        h = self.hparams
+        zoo = load_inr_zoo(h.root, allow_incomplete=h.allow_incomplete)
+        keep = torch.as_tensor(subsample(len(zoo), h.max_networks, h.split_seed))
+        flat = zoo.weights.flatten()[keep]
+        assert zoo.dilated is not None
+        target = zoo.labels[keep] if h.task == "classification" else zoo.dilated[keep].reshape(len(keep), -1)
+        self.num_networks = len(keep)
+        n = len(keep)
+        perm = np.random.default_rng([h.split_seed, 12]).permutation(n)
+        n_test, n_val = round(h.test_fraction * n), round(h.val_fraction * n)
+        parts = {"test": perm[:n_test], "val": perm[n_test : n_test + n_val], "train": perm[n_test + n_val :]}
+        self.splits = {k: TensorDataset(flat[np.sort(v)], target[np.sort(v)]) for k, v in parts.items()}
