@@ -24,12 +24,89 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from torch import nn
 
-from clifford_egnn.data.graphs import GraphBatch
+from clifford_egnn.data.graphs import GraphBatch, complete_edge_index
 from clifford_egnn.data.md17 import ade_fde
+from clifford_egnn.models import EGNN, GraphOutput
+from clifford_egnn.models.structure import validate_graph_inputs
+from weightspace_core.scatter import scatter_mean
 
-__all__ = ["GeometricRegression", "cli_main", "run_comparison"]
+__all__ = ["GeometricRegression", "MultiFrameEGNN", "cli_main", "run_comparison"]
 
 LOG_DIR = Path(__file__).resolve().parent / "logs"
+
+
+class MultiFrameEGNN(EGNN):
+    """EGNN with ``out_vectors`` position outputs per node, for multi-frame targets (our design).
+
+    The :class:`~clifford_egnn.models.EGNN` trunk runs unchanged; a head then predicts frame ``f`` as
+
+    .. math::
+        x^{(f)}_i = x_i + \\frac{1}{|N(i)|} \\sum_j (x_i - x_j)\\, \\psi_f(h_i, h_j, \\|x_i - x_j\\|^2)
+                    + \\sum_c \\phi_{f c}(h_i)\\, v_{ic}
+
+    with ``x, h`` the trunk's final positions and features: EGNN's own coordinate and velocity updates with one
+    output per frame, so the model stays E(n)- and permutation-equivariant. CG-EGNN gets the same output through
+    its ``out_vectors`` argument (vector readout channels added to the positions).
+
+    Shapes: as :class:`~clifford_egnn.models.EGNN`, but ``positions (N, out_vectors, n)``.
+
+    Examples
+    --------
+    >>> model = MultiFrameEGNN(in_scalars=1, in_vectors=2, hidden=8, layers=1, out_vectors=4)
+    >>> model(torch.randn(5, 3), torch.randn(5, 2, 3), torch.randn(5, 1)).positions.shape
+    torch.Size([5, 4, 3])
+    """
+
+    def __init__(
+        self,
+        in_scalars: int,
+        in_vectors: int,
+        hidden: int = 64,
+        layers: int = 4,
+        out_vectors: int = 10,
+        aggregation: str = "sum",
+        dim: int = 3,
+        edge_features: int = 0,
+    ) -> None:
+        super().__init__(in_scalars, in_vectors, hidden, layers, 0, aggregation, dim, edge_features)
+        if out_vectors < 1:
+            raise ValueError(f"MultiFrameEGNN: expected out_vectors >= 1, found {out_vectors}")
+        self.out_vectors = out_vectors
+        last = nn.Linear(hidden, out_vectors, bias=False)
+        nn.init.xavier_uniform_(last.weight, gain=0.001)
+        self.frame_coord_mlp = nn.Sequential(nn.Linear(2 * hidden + 1, hidden), nn.SiLU(), last)
+        self.frame_velocity_mlp = nn.Sequential(
+            nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, out_vectors * max(in_vectors, 1))
+        )
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        v: torch.Tensor,
+        h: torch.Tensor,
+        edge_index: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
+        edge_attr: torch.Tensor | None = None,
+    ) -> GraphOutput:
+        validate_graph_inputs(
+            x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
+        )
+        if batch is None:
+            batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        if edge_index is None:
+            edge_index = complete_edge_index(batch)
+        hidden = self.embedding(torch.cat([h, v.norm(dim=-1)], dim=-1))
+        for layer in self.layers:
+            hidden, x = layer(hidden, x, v, edge_index, edge_attr)
+        row, col = edge_index
+        diff = x[row] - x[col]
+        radial = (diff * diff).sum(-1, keepdim=True)
+        gates = self.frame_coord_mlp(torch.cat([hidden[row], hidden[col], radial], dim=-1))  # (E, F)
+        shift = scatter_mean(gates.unsqueeze(-1) * diff.unsqueeze(1), row, x.shape[0])  # (N, F, n)
+        if self.in_vectors:
+            weights = self.frame_velocity_mlp(hidden).view(-1, self.out_vectors, self.in_vectors)
+            shift = shift + torch.einsum("nfc,ncd->nfd", weights, v)
+        return GraphOutput(x.unsqueeze(1) + shift, x.new_zeros(x.shape[0], 0))
 
 
 class GeometricRegression(L.LightningModule):
@@ -91,24 +168,26 @@ class GeometricRegression(L.LightningModule):
 
 
 def run_comparison(
-    candidates: dict[str, Callable[[], nn.Module]],
-    make_datamodule: Callable[[], L.LightningDataModule],
+    candidates: dict[str, tuple[Callable[[], nn.Module], Callable[[], L.LightningDataModule]]],
     max_steps: int,
     val_every_n_epochs: int = 1,
     seed: int = 0,
-    module_kwargs: dict[str, Any] | None = None,
+    module_kwargs: dict[str, dict[str, Any]] | None = None,
     log_name: str = "comparison",
+    monitor: str = "val/mse",
 ) -> dict[str, Any]:
-    """Fit every candidate for the same ``max_steps`` optimizer steps on the same data; test at best validation.
+    """Fit every candidate ``name: (build_model, make_datamodule)`` for the same ``max_steps`` optimizer steps;
+    test each at its best validation ``monitor``. The data modules must serve the same samples (they may differ in the
+    graph they hand the model, e.g. bonds only for a model that builds its own hop neighbourhoods).
 
     Returns ``{name: {"parameters", "steps", "best_checkpoint", "fit_seconds", "val/...", "test/..."}}``.
     """
     results: dict[str, Any] = {}
-    for name, build in candidates.items():
+    for name, (build, make_datamodule) in candidates.items():
         L.seed_everything(seed, workers=True)
-        module = GeometricRegression(build(), **(module_kwargs or {}))
+        module = GeometricRegression(build(), **(module_kwargs or {}).get(name, {}))
         datamodule = make_datamodule()
-        checkpoint = ModelCheckpoint(monitor="val/mse", mode="min", save_top_k=1)
+        checkpoint = ModelCheckpoint(monitor=monitor, mode="min", save_top_k=1)
         trainer = L.Trainer(
             max_steps=max_steps,
             max_epochs=-1,
@@ -199,3 +278,51 @@ def static_baselines(datamodule: L.LightningDataModule, split: str = "test") -> 
             metrics[f"{split}/ade"], metrics[f"{split}/fde"] = float(ade), float(fde)
         out[name] = metrics
     return out
+
+
+def compare_configs(
+    configs: dict[str, Path],
+    datamodule_class: type[L.LightningDataModule],
+    max_steps: int,
+    val_every_n_epochs: int,
+    data_overrides: dict[str, Any],
+    module_overrides: dict[str, Any],
+    clifford_hidden: int | None,
+    log_name: str,
+    monitor: str,
+) -> dict[str, Any]:
+    """Run :func:`run_comparison` on LightningCLI configs with the same overrides for every model.
+
+    ``clifford_hidden`` replaces the ``hidden`` width of the CG-EGNN/CGENN models (``None``: keep the config's).
+    Returns the results plus, per model, the model, module and data settings actually used.
+    """
+    candidates, module_kwargs, used = {}, {}, {}
+    for name, path in configs.items():
+        config = read_config(path)
+        spec = {
+            "class_path": config["model"]["model"]["class_path"],
+            "init_args": dict(config["model"]["model"]["init_args"]),
+        }
+        if clifford_hidden is not None and spec["class_path"].endswith("CGEGNN"):
+            spec["init_args"]["hidden"] = clifford_hidden
+        data_args = {**config.get("data", {}), **data_overrides}
+        module_kwargs[name] = {**{k: v for k, v in config["model"].items() if k != "model"}, **module_overrides}
+        candidates[name] = (
+            lambda spec=spec: build_class(spec),
+            lambda data_args=data_args: datamodule_class(**data_args),
+        )
+        used[name] = {
+            "config": str(path.relative_to(path.parents[3])),
+            "model": spec,
+            "module": module_kwargs[name],
+            "data": data_args,
+        }
+    results = run_comparison(
+        candidates,
+        max_steps=max_steps,
+        val_every_n_epochs=val_every_n_epochs,
+        module_kwargs=module_kwargs,
+        log_name=log_name,
+        monitor=monitor,
+    )
+    return {"settings": used, "results": results}
