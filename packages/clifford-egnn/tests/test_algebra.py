@@ -349,10 +349,17 @@ def _gather_reference(alg: CliffordAlgebra, a: torch.Tensor, b: torch.Tensor, w:
 
 
 @pytest.mark.parametrize("metric", [(1, 1, 1), (1, -1, 0, 1, 1)])
-@pytest.mark.parametrize("items", [2, 700])
-def test_path_weighted_product_matches_a_plain_gather(metric: tuple[int, ...], items: int) -> None:
-    """Both execution paths (one-shot for small inputs, blocked loop for large ones) and their gradients."""
+@pytest.mark.parametrize(("items", "block_elements"), [(2, None), (700, None), (700, 2**12)])
+def test_path_weighted_product_matches_a_plain_gather(
+    metric: tuple[int, ...], items: int, block_elements: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both execution paths (one-shot for small inputs, blocked loop for large ones, with several blocks and a
+    ragged last one when the block size is made small) and their gradients."""
+    if block_elements is not None:
+        monkeypatch.setattr(algebra_module, "_CPU_BLOCK_ELEMENTS", block_elements)
     alg = CliffordAlgebra(metric)
+    if block_elements is not None:
+        assert len(algebra_module._item_blocks(torch.empty(alg.dim, 3, items))) > 2
     gen = torch.Generator().manual_seed(items)
     a = torch.randn(items, 3, alg.dim, generator=gen, dtype=F64, requires_grad=True)
     b = torch.randn(items, 3, alg.dim, generator=gen, dtype=F64, requires_grad=True)

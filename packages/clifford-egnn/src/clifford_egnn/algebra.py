@@ -222,6 +222,8 @@ class CliffordAlgebra:
         of :meth:`blade_major_product` and back.
         """
         dim = self.dim
+        dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), coefficient.dtype)
+        a, b, coefficient = a.to(dtype), b.to(dtype), coefficient.to(dtype)
         if coefficient.ndim == 3 and coefficient.shape[0] == 1:
             coefficient = coefficient[0]
         if coefficient.ndim == 2:
@@ -430,9 +432,10 @@ class CliffordAlgebra:
         Returns
         -------
         torch.Tensor
-            ``(..., dim)``.
+            ``(..., dim)`` in the dtype of ``x`` (``w`` is cast to it).
         """
         self._check(x, "versor_action: x")
+        w = w.to(x.dtype)
         odd = self.parity(w).unsqueeze(-1)
         twisted = torch.where(odd, self.grade_involution(x), x)
         return self.geometric_product(self.geometric_product(w, twisted), self.inverse(w))
@@ -528,7 +531,7 @@ def _vectorised(t: torch.Tensor) -> bool:
     Yes on CUDA (few large kernels win there) and for small inputs (Python overhead dominates); otherwise the
     CPU path loops over item blocks and left blades with two reused buffers.
     """
-    return t.is_cuda or t.numel() * t.shape[0] <= 2**16
+    return t.is_cuda or t.numel() * t.shape[0] <= _CPU_BLOCK_ELEMENTS
 
 
 def _item_blocks(t: torch.Tensor) -> list[tuple[int, int]]:
@@ -582,6 +585,29 @@ def _coefficient_grad(a_t: torch.Tensor, b_t: torch.Tensor, g_t: torch.Tensor, i
     return grad
 
 
+def _fused_left_and_coefficient_grad(
+    a_t: torch.Tensor, b_t: torch.Tensor, g_t: torch.Tensor, coef_t: torch.Tensor, index: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``grad_a`` and ``grad_c`` in one blocked CPU pass: both need ``H_i = g * b[index[i]]`` for every ``i``.
+
+    ``grad_a[i] = sum_k c[i, k] H_i[k]`` and ``grad_c[i, k] = sum_items a[i] H_i[k]``; sharing the gather and the
+    product with ``g`` saves about a fifth of the backward's memory traffic.
+    """
+    dim = a_t.shape[0]
+    grad_a = torch.empty_like(a_t)
+    grad_c = a_t.new_zeros(dim, dim, a_t.shape[1])
+    for m0, m1 in _item_blocks(a_t):
+        a_blk, b_blk, g_blk = a_t[..., m0:m1], b_t[..., m0:m1], g_t[..., m0:m1]
+        buf = b_t.new_empty(b_blk.shape)
+        tmp = b_t.new_empty(b_blk.shape)
+        for i in range(dim):
+            torch.index_select(b_blk, 0, index[i], out=buf)
+            buf.mul_(g_blk)
+            grad_c[i] += torch.mul(buf, a_blk[i], out=tmp).sum(-1)
+            grad_a[i, :, m0:m1] = torch.mul(buf, coef_t[i].unsqueeze(-1), out=tmp).sum(0)
+    return grad_a, grad_c
+
+
 class _BladeMajorProduct(torch.autograd.Function):
     """The sparse bilinear product on blade-major tensors, with a backward that is itself two such products.
 
@@ -611,11 +637,14 @@ class _BladeMajorProduct(torch.autograd.Function):
         g_t = g_t.contiguous()
         grad_a = grad_b = grad_c = None
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
-        if needs[0]:
+        fuse = needs[0] and needs[2] and not (_vectorised(a_t) or torch.is_grad_enabled())
+        if fuse:
+            grad_a, grad_c = _fused_left_and_coefficient_grad(a_t, b_t, g_t, coef_t, index)
+        elif needs[0]:
             grad_a = _BladeMajorProduct.apply(g_t, b_t, coef_t.transpose(0, 1), index)
         if needs[1]:
             coef_r = coef_t.gather(1, index.unsqueeze(-1).expand(-1, -1, coef_t.shape[-1]))
             grad_b = _BladeMajorProduct.apply(a_t, g_t, coef_r, index)
-        if needs[2]:
+        if needs[2] and not fuse:
             grad_c = _coefficient_grad(a_t, b_t, g_t, index)
         return grad_a, grad_b, grad_c, None
