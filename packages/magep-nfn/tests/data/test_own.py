@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("datasets")
+pytest.importorskip("mlxtend")
+pytest.importorskip("pandas")
+
 from magep_nfn.data import load_cnn_zoo, load_inr_zoo
 from magep_nfn.zoo import CNNZooSettings, INRZooSettings, generate_cnn_zoo, generate_inr_zoo
 

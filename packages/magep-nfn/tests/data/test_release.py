@@ -2,9 +2,10 @@ import gzip
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
+
+pd = pytest.importorskip("pandas")
 
 from magep_nfn.data import convert_tf_weights, load_nfn_inr_directory, load_small_cnn_zoo, read_layout, split_indices
 from magep_nfn.zoo import SIREN, SmallCNN

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from magep_nfn.zoo import SIREN, coordinate_grid, dilate, fit_sirens, psnr, siren_spec, stacked_siren
@@ -25,6 +26,12 @@ def test_fit_sirens_fits_each_image_and_matches_module() -> None:
     rendered = net(coordinate_grid(8)).reshape(8, 8)
     assert torch.isclose(((rendered - images[1]) ** 2).mean(), mse[1], rtol=1e-3)
     assert float(psnr(np.array([0.01]))[0]) == 20.0
+
+
+def test_dilate_matches_scipy_grey_dilation() -> None:
+    ndimage = pytest.importorskip("scipy.ndimage")
+    images = np.random.default_rng(0).random((3, 9, 7)).astype(np.float32)
+    np.testing.assert_array_equal(dilate(images), ndimage.grey_dilation(images, size=(1, 3, 3), mode="nearest"))
 
 
 def test_dilate_is_a_3x3_maximum() -> None:

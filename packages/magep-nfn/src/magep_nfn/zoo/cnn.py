@@ -159,7 +159,7 @@ def small_cnn_flops(image_size: int = 32, train: bool = True) -> int:
     """Multiply-add FLOPs (2 per MAC) of one image through one Small CNN; ``train``: forward + backward (x3).
 
     >>> small_cnn_flops(train=False)
-    332960
+    332384
     """
     total, size, cin = 0, image_size, 1
     for _ in range(3):
@@ -178,9 +178,9 @@ class VectorisedOptimizer:
     and learning rate only.
 
     >>> p = [torch.ones(2, 3)]
-    >>> opt = VectorisedOptimizer("sgd", p, torch.tensor([0.1, 0.0]))
+    >>> opt = VectorisedOptimizer("sgd", p, torch.tensor([0.5, 0.0]))
     >>> opt.step([torch.ones(2, 3)]); p[0][:, 0].tolist()
-    [0.8999999761581543, 1.0]
+    [0.5, 1.0]
     """
 
     def __init__(self, name: str, params: Sequence[torch.Tensor], lr: torch.Tensor) -> None:

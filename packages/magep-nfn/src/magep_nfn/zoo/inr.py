@@ -29,16 +29,18 @@ def coordinate_grid(size: int = 28, device: torch.device | str | None = None) ->
 
 
 def dilate(images: np.ndarray, size: int = 3) -> np.ndarray:
-    """Grey dilation (maximum over a ``size x size`` window, edges repeated) of images ``(N, H, W)``.
+    """Grey dilation of images ``(N, H, W)``: the maximum over a ``size x size`` window (odd ``size``), edges
+    repeated; the same as ``scipy.ndimage.grey_dilation(images, size=(1, size, size), mode="nearest")``.
 
     >>> dilate(np.eye(3)[None])[0].astype(int).tolist()
     [[1, 1, 1], [1, 1, 1], [1, 1, 1]]
     """
-    try:
-        from scipy.ndimage import grey_dilation
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("dilation targets need scipy: pip install 'magep-nfn[zoo]'") from err
-    return grey_dilation(images, size=(1, size, size), mode="nearest")
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"dilate: expected an odd window size, found {size}")
+    x = torch.as_tensor(np.ascontiguousarray(images))[:, None]
+    pad = size // 2
+    x = torch.nn.functional.pad(x.double(), (pad,) * 4, mode="replicate")
+    return torch.nn.functional.max_pool2d(x, size, stride=1)[:, 0].numpy().astype(images.dtype)
 
 
 def psnr(mse: torch.Tensor | np.ndarray, peak: float = 1.0) -> torch.Tensor | np.ndarray:
