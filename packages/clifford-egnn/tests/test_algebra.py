@@ -349,7 +349,7 @@ def _gather_reference(alg: CliffordAlgebra, a: torch.Tensor, b: torch.Tensor, w:
 
 
 @pytest.mark.parametrize("metric", [(1, 1, 1), (1, -1, 0, 1, 1)])
-@pytest.mark.parametrize(("items", "block_elements"), [(2, None), (700, None), (700, 2**12)])
+@pytest.mark.parametrize(("items", "block_elements"), [(2, None), (300, None), (300, 2**11)])
 def test_path_weighted_product_matches_a_plain_gather(
     metric: tuple[int, ...], items: int, block_elements: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -375,7 +375,7 @@ def test_path_weighted_product_matches_a_plain_gather(
 
 def test_blocked_loop_is_exercised_by_the_large_case() -> None:
     alg = CliffordAlgebra((1, -1, 0, 1, 1))
-    assert not algebra_module._vectorised(torch.empty(alg.dim, 3, 700))
+    assert not algebra_module._vectorised(torch.empty(alg.dim, 3, 300))
     assert len(algebra_module._item_blocks(torch.empty(alg.dim, 3, 7000))) > 1
 
 
