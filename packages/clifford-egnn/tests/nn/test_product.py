@@ -120,3 +120,21 @@ def test_bad_input() -> None:
         SteerableGeometricProduct(alg, 4)(torch.randn(2, 4, 16))
     with pytest.raises(ValueError, match=r"channels=3, dim=8"):
         FullyConnectedSteerableGeometricProduct(alg, 3, 2)(torch.randn(2, 4, 8))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu() -> None:
+    """The CUDA path (one-shot gathers, tables cached per device) computes what the CPU path computes."""
+    alg = CliffordAlgebra((1, 1, 1, -1))
+    layer = SteerableGeometricProduct(alg, 4).double()
+    x = torch.randn(300, 4, 16, dtype=torch.float64, requires_grad=True)
+    out = layer(x)
+    out.pow(2).sum().backward()
+    layer_cuda = layer.to("cuda")
+    x_cuda = x.detach().to("cuda").requires_grad_(True)
+    out_cuda = layer_cuda(x_cuda)
+    out_cuda.pow(2).sum().backward()
+    assert torch.allclose(out_cuda.cpu(), out.detach(), atol=1e-10)
+    assert torch.allclose(x_cuda.grad.cpu(), x.grad, atol=1e-9)
+    w = alg.random_versor(3, device="cuda")
+    assert alg.versor_action(w, x_cuda.detach()).device.type == "cuda"
