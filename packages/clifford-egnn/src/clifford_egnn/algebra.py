@@ -105,6 +105,11 @@ class CliffordAlgebra:
     path_index:
         ``(dim, dim)`` long tensor: for left blade ``i`` and output blade ``k``, the position in ``paths`` of
         the triple ``(grade(i), grade(k), grade(J[i,k]))`` (0 where the coefficient is zero).
+    wedge_sign:
+        ``(dim, dim)``: the coefficients of the outer product in the same ``[i, k]`` layout.
+    blade_squares, grade_square_matrix:
+        ``(dim,)``: ``<rev(e_A) e_A>_0 = prod_{i in A} metric[i]``, so ``q(x) = sum_A blade_squares[A] x_A^2``;
+        ``(n + 1, dim)``: the same entries placed in the row of each blade's grade (``q(<x>_g) = (M x^2)_g``).
 
     Examples
     --------
@@ -150,7 +155,7 @@ class CliffordAlgebra:
                 sign[i][k] = s
         self.product_index = torch.tensor(index, dtype=torch.long)
         self.product_sign = torch.tensor(sign, dtype=torch.float64)
-        self._wedge_sign = torch.tensor(wedge, dtype=torch.float64)
+        self.wedge_sign = torch.tensor(wedge, dtype=torch.float64)
 
         right_grades = self.blade_grades[self.product_index]
         left_grades = self.blade_grades[:, None].expand(self.dim, self.dim)
@@ -166,12 +171,12 @@ class CliffordAlgebra:
         self.path_index = torch.where(nonzero, path_number[left_grades, out_grades, right_grades], 0)
 
         # Squares of the basis blades: reverse(e_A) e_A = prod_{i in A} m_i, so the quadratic form is diagonal.
-        self._blade_square = torch.tensor(
+        self.blade_squares = torch.tensor(
             [math.prod(self.metric[i] for i in range(n) if bm >> i & 1) for bm in bitmaps], dtype=torch.float64
         )
         # Row g sums the signed squares of the grade-g blades: q(<x>_g) = (M @ x^2)_g.
-        self._grade_square_matrix = torch.zeros(n + 1, self.dim, dtype=torch.float64)
-        self._grade_square_matrix[self.blade_grades, torch.arange(self.dim)] = self._blade_square
+        self.grade_square_matrix = torch.zeros(n + 1, self.dim, dtype=torch.float64)
+        self.grade_square_matrix[self.blade_grades, torch.arange(self.dim)] = self.blade_squares
         g = self.blade_grades
         self._involution_signs = {
             "grade_involution": (-1.0) ** g.double(),
@@ -190,9 +195,16 @@ class CliffordAlgebra:
         """``(p, q, r)``: how many metric entries are +1, -1 and 0."""
         return (self.metric.count(1), self.metric.count(-1), self.metric.count(0))
 
-    def _table(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        """A constant table moved to ``like``'s device (and dtype for floating tables), cached per device/dtype."""
-        source: torch.Tensor = getattr(self, name) if not name.startswith("inv:") else self._involution_signs[name[4:]]
+    def table(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """The constant table ``name`` (an attribute such as ``"blade_grades"``, ``"product_index"``,
+        ``"product_sign"``, ``"path_index"``, ``"blade_squares"``, ``"grade_square_matrix"``) on ``like``'s device
+        and, for floating tables, in its dtype; cached per device and dtype so that layers pay for the copy once."""
+        if name.startswith("inv:"):
+            source = self._involution_signs[name[4:]]
+        elif isinstance(getattr(self, name, None), torch.Tensor):
+            source = getattr(self, name)
+        else:
+            raise ValueError(f"table: expected the name of one of the algebra's constant tables, found {name!r}")
         dtype = like.dtype if source.is_floating_point() else source.dtype
         key = (name, like.device, dtype)
         table = self._cache.get(key)
@@ -258,7 +270,7 @@ class CliffordAlgebra:
                 f"found {tuple(a_t.shape)} and {tuple(b_t.shape)}"
             )
         coef_t = coefficient.permute(1, 2, 0)
-        index = self._table("product_index", b_t)
+        index = self.table("product_index", b_t)
         return _BladeMajorProduct.apply(a_t.contiguous(), b_t.contiguous(), coef_t, index)
 
     def geometric_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -276,14 +288,14 @@ class CliffordAlgebra:
         """
         self._check(a, "geometric_product: a")
         self._check(b, "geometric_product: b")
-        return self._sparse_product(a, b, self._table("product_sign", b))
+        return self._sparse_product(a, b, self.table("product_sign", b))
 
     def outer_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The outer (wedge) product ``a ^ b``: ``e_A ^ e_B = s(A, B) e_{A or B}`` when ``A`` and ``B`` are disjoint,
         0 otherwise; it does not depend on the metric. Shapes as :meth:`geometric_product`."""
         self._check(a, "outer_product: a")
         self._check(b, "outer_product: b")
-        return self._sparse_product(a, b, self._table("_wedge_sign", b))
+        return self._sparse_product(a, b, self.table("wedge_sign", b))
 
     def path_weighted_product(self, a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The geometric product with one weight per grade path: ``sum_{l,o,r} w_{lor} <<a>_l <b>_r>_o``.
@@ -315,8 +327,8 @@ class CliffordAlgebra:
     def expand_path_weights(self, weights: torch.Tensor) -> torch.Tensor:
         """``(..., num_paths)`` path weights to the ``(..., dim, dim)`` table ``w[..., path_index[i, k]] * c[i, k]``
         indexed ``[left blade, output blade]`` (the right blade is ``product_index[i, k]``)."""
-        index = self._table("path_index", weights)
-        return weights[..., index] * self._table("product_sign", weights)
+        index = self.table("path_index", weights)
+        return weights[..., index] * self.table("product_sign", weights)
 
     # ------------------------------------------------------------------ grades and involutions
 
@@ -330,7 +342,7 @@ class CliffordAlgebra:
         """``<x>_grade``: ``x`` with every blade of another grade set to zero, ``(..., dim)`` -> ``(..., dim)``."""
         self._check(x, "grade_projection: x")
         self._check_grade(grade, "grade_projection: grade")
-        mask = self._table("blade_grades", x) == grade
+        mask = self.table("blade_grades", x) == grade
         return x * mask.to(x.dtype)
 
     def embed(self, values: torch.Tensor, grade: int) -> torch.Tensor:
@@ -349,7 +361,7 @@ class CliffordAlgebra:
 
     def _involution(self, x: torch.Tensor, which: str) -> torch.Tensor:
         self._check(x, which)
-        return x * self._table("inv:" + which, x)
+        return x * self.table("inv:" + which, x)
 
     def grade_involution(self, x: torch.Tensor) -> torch.Tensor:
         """The grade involution ``alpha(x) = sum_g (-1)^g <x>_g``, an automorphism: ``alpha(ab) = alpha(a) alpha(b)``."""
@@ -371,14 +383,14 @@ class CliffordAlgebra:
         The sum of squares for a Euclidean metric; indefinite for mixed signatures.
         """
         self._check(x, "quadratic_form: x")
-        return (x * x * self._table("_blade_square", x)).sum(-1)
+        return (x * x * self.table("blade_squares", x)).sum(-1)
 
     def grade_quadratic_forms(self, x: torch.Tensor) -> torch.Tensor:
         """``q(<x>_g)`` for every grade ``g``: ``(..., dim)`` -> ``(..., n + 1)``."""
         self._check(x, "grade_quadratic_forms: x")
-        weighted = x * x * self._table("_blade_square", x)
+        weighted = x * x * self.table("blade_squares", x)
         out = weighted.new_zeros(*weighted.shape[:-1], self.n + 1)
-        return out.index_add_(-1, self._table("blade_grades", x), weighted)
+        return out.index_add_(-1, self.table("blade_grades", x), weighted)
 
     @staticmethod
     def _smooth_abs_sqrt(q: torch.Tensor, eps: float) -> torch.Tensor:
@@ -408,7 +420,7 @@ class CliffordAlgebra:
         Raises ``ValueError`` where ``w`` has both parts (it is then not a versor) or is zero.
         """
         self._check(w, "parity: w")
-        odd_blades = (self._table("blade_grades", w) % 2).bool()
+        odd_blades = (self.table("blade_grades", w) % 2).bool()
         has_odd = (w[..., odd_blades] != 0).any(-1)
         has_even = (w[..., ~odd_blades] != 0).any(-1)
         if bool((has_odd == has_even).any()):

@@ -54,7 +54,7 @@ class MVSiLU(nn.Module):
         invariants = self.algebra.grade_quadratic_forms(x)
         invariants = torch.cat([x[..., :1], invariants[..., 1:]], dim=-1)
         gates = torch.sigmoid(self.a * invariants + self.b)
-        return x * gates[..., self.algebra._table("blade_grades", x)]
+        return x * gates[..., self.algebra.table("blade_grades", x)]
 
     def extra_repr(self) -> str:
         return f"{self.channels}, metric={self.algebra.metric}"

@@ -75,7 +75,7 @@ class MVLinear(nn.Module):
         """The ``(out, in, dim)`` weight of every blade (``W[:, :, grade(i)]``)."""
         if not self.subspaces:
             return self.weight.unsqueeze(-1).expand(-1, -1, self.algebra.dim)
-        return self.weight[..., self.algebra._table("blade_grades", self.weight)]
+        return self.weight[..., self.algebra.table("blade_grades", self.weight)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(x, self.algebra, self.in_channels, "MVLinear")

@@ -95,7 +95,7 @@ class MVGradeNorm(nn.Module):
         check_features(x, self.algebra, self.channels, "MVGradeNorm")
         # The reciprocal is taken per grade, before expanding to blades: n + 1 divisions instead of 2^n.
         scale = torch.reciprocal(torch.sigmoid(self.a) * (self.algebra.grade_norms(x) - 1.0) + 1.0)
-        return x * scale[..., self.algebra._table("blade_grades", x)]
+        return x * scale[..., self.algebra.table("blade_grades", x)]
 
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
@@ -106,10 +106,10 @@ class MVGradeNorm(nn.Module):
                 f"found {tuple(x_t.shape)}"
             )
         # q(<x>_g) for every grade as one (n + 1, dim) x (dim, channels * items) matrix product.
-        q = torch.matmul(alg._table("_grade_square_matrix", x_t), (x_t * x_t).flatten(1)).view(-1, *x_t.shape[1:])
+        q = torch.matmul(alg.table("grade_square_matrix", x_t), (x_t * x_t).flatten(1)).view(-1, *x_t.shape[1:])
         norms = (q * q + 1e-16) ** 0.25
         scale = torch.reciprocal(torch.sigmoid(self.a).T.unsqueeze(-1) * (norms - 1.0) + 1.0)
-        return x_t * scale.index_select(0, alg._table("blade_grades", x_t))
+        return x_t * scale.index_select(0, alg.table("blade_grades", x_t))
 
     def extra_repr(self) -> str:
         return f"{self.channels}, metric={self.algebra.metric}"

@@ -172,7 +172,7 @@ class FullyConnectedSteerableGeometricProduct(nn.Module):
         if self.normalization is not None:
             right = self.normalization(right)
         alg = self.algebra
-        pairs = x.unsqueeze(-1) * right[..., alg._table("product_index", right)]  # (..., in, i, k)
+        pairs = x.unsqueeze(-1) * right[..., alg.table("product_index", right)]  # (..., in, i, k)
         coefficient = alg.expand_path_weights(self.weight)  # (out, in, i, k)
         product = torch.einsum("...mik,nmik->...nk", pairs, coefficient)
         if self.linear_left is None:
