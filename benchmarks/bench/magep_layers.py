@@ -6,7 +6,7 @@ an external reference. For each: parameter count, forward+backward wall time (ca
 load hits all alike) and peak memory of one forward+backward. Ratios are against the ``nfn`` NPLinear.
 
     python -m benchmarks.bench magep_layers          (the defaults below)
-    python -m benchmarks.bench.magep_layers --batch 32 --channels 20 --repeats 10 --device cpu
+    python -m benchmarks.bench.magep_layers --batch 32 --channels 20 --repeats 10 --device cpu --threads 1
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1: steadier timings on a shared machine)"
+    )
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     spec = NetworkSpec.parse(SPEC)
     c = args.channels
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     payload = {
         "shape": {"spec": SPEC, "batch": args.batch, "in_channels": c, "out_channels": c, "dtype": "float32"},
         "device": str(device),
+        "torch_threads": torch.get_num_threads(),
         # absolute times on a shared CPU scale with the load; the ratios, measured interleaved, do not
         "load_average_1_5_15min": list(os.getloadavg()),
         "nfn_version": nfn_version,

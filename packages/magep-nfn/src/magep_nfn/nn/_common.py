@@ -83,3 +83,46 @@ def new_linear(
 def channel_matmul(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``(O, F) x (B, F, N) -> (B, O, N)``: the same channel-mixing matrix at every position."""
     return torch.matmul(weight, x)
+
+
+class _PositionwiseLinear(torch.autograd.Function):
+    """``y = [x, p] W^T`` at every position, for feature blocks ``x`` and ``p`` given as (possibly permuted) views.
+
+    Forward gathers both blocks into one channels-last buffer in a single pass and runs one matrix product;
+    backward makes the incoming gradient dense once and forms only the gradients that are needed (the input
+    weights of a layer usually need none, the Psi-dependent block and the map do).
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, weight):  # type: ignore[no-untyped-def, override]
+        lead = x.shape[:3]
+        fx = math.prod(x.shape[3:])
+        fp = 0 if p is None else math.prod(p.shape[3:])
+        buf = x.new_empty(*lead, fx + fp)
+        buf[..., :fx].view(x.shape).copy_(x)
+        if p is not None:
+            buf[..., fx:].view(p.shape).copy_(p)
+        buf = buf.view(-1, fx + fp)
+        ctx.save_for_backward(buf, weight)
+        ctx.shapes = (x.shape, None if p is None else p.shape, fx)
+        return buf @ weight.t()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
+        buf, weight = ctx.saved_tensors
+        x_shape, p_shape, fx = ctx.shapes
+        grad = grad.contiguous()
+        gx = (grad @ weight[:, :fx]).view(x_shape) if ctx.needs_input_grad[0] else None
+        gp = (grad @ weight[:, fx:]).view(p_shape) if p_shape is not None and ctx.needs_input_grad[1] else None
+        gw = grad.t() @ buf if ctx.needs_input_grad[2] else None
+        return gx, gp, gw
+
+
+def positionwise_linear(x: torch.Tensor, p: torch.Tensor | None, weight: torch.Tensor) -> torch.Tensor:
+    """``(B, n, m, *fx)`` and ``(B, n, m, *fp)`` feature blocks -> ``(B n m, O)``: ``[x, p] W^T`` per position.
+
+    ``weight`` is ``(O, prod(fx) + prod(fp))``; the blocks may be non-contiguous views (they are read once).
+    First-order gradients only (double backward is not supported).
+    """
+    return _PositionwiseLinear.apply(x, p, weight)

@@ -57,14 +57,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from magep_nfn.nn._common import (
-    channel_matmul,
     check_channels,
     check_input,
     check_spec,
-    fold,
     kernel_numel,
     new_linear,
-    unfold,
+    positionwise_linear,
 )
 from weightspace_core import NetworkSpec, WeightSpace
 
@@ -288,25 +286,29 @@ class _MonomialEquivariantLayer(nn.Module):
         weights_out.append(out[..., :-e].reshape(b, n1, e, n0, *kernel).movedim(1, 2))
         biases_out.append(out[..., -e:].transpose(1, 2))
 
-        # hidden layers
+        # hidden layers, channels last: the output is a permuted view of a (B, n, m, e[, kh, kw]) buffer, so that
+        # a stack of layers passes its features on without copies; the product terms ride in the same matrix
+        # product, but backward forms no gradient for the raw input weights unless they need one
         for i in range(2, big_l):
             w, bias = ws.weights[i - 1], ws.biases[i - 1]
             n, m = w.shape[2], w.shape[3]
-            entries = [fold(w)]
+            kernel = layers[i - 1].kernel_size
+            x = w.permute(0, 2, 3, 1, *range(4, w.ndim))  # (B, n, m, d[, kh, kw])
+            poly = None
             if terms is not None:
-                entries += [terms.ww(i, i - 1), terms.bw(i, i - 1)]
-            x = torch.cat(entries, dim=1).reshape(b, -1, n * m)
-            y = channel_matmul(self.hidden_weight[i - 2].weight, x).reshape(b, -1, n, m)
-            weights_out.append(unfold(y, layers[i - 1].kernel_size))
-            row_feats = [bias]
+                poly = torch.stack([terms.ww(i, i - 1), terms.bw(i, i - 1)], dim=1).permute(0, 3, 4, 1, 2)
+            y = positionwise_linear(x, poly, self.hidden_weight[i - 2].weight)
+            y = y.reshape(b, n, m, e, *kernel)
+            weights_out.append(y.permute(0, 3, 1, 2, *range(4, y.ndim)))
+            row_feats = [bias.transpose(1, 2)]
             if terms is not None:
                 row_feats += [
-                    terms.product(i).transpose(2, 3).reshape(b, -1, n),
-                    terms.ww(i, 0).transpose(2, 3).reshape(b, -1, n),
-                    terms.bw(i, 0).transpose(2, 3).reshape(b, -1, n),
-                    terms.chain[i - 1],
+                    terms.product(i).transpose(1, 2).reshape(b, n, -1),
+                    terms.ww(i, 0).transpose(1, 2).reshape(b, n, -1),
+                    terms.bw(i, 0).transpose(1, 2).reshape(b, n, -1),
+                    terms.chain[i - 1].transpose(1, 2),
                 ]
-            biases_out.append(channel_matmul(self.hidden_bias[i - 2].weight, torch.cat(row_feats, dim=1)))
+            biases_out.append(self.hidden_bias[i - 2](torch.cat(row_feats, dim=-1)).transpose(1, 2))
 
         # last layer
         w, bias = ws.weights[-1], ws.biases[-1]
