@@ -115,7 +115,8 @@ class CGEGNNLayer(nn.Module):
                 dummy = h.new_zeros(1, mlp.in_channels, h.shape[-1])
                 pieces.append(h.new_zeros(num_nodes, self.hidden, h.shape[-1]) + 0.0 * mlp(dummy).sum())
                 continue
-            message = mlp(torch.cat([h[i] - h[j], static], dim=1))
+            # index_select, not h[i]: its backward is one index_add_ instead of an accumulating index_put_.
+            message = mlp(torch.cat([h.index_select(0, i) - h.index_select(0, j), static], dim=1))
             pieces.append(_aggregate(message, i, num_nodes, self.aggregation))
         if node_features is not None:
             pieces.append(node_features)
