@@ -90,7 +90,8 @@ class _PositionwiseLinear(torch.autograd.Function):
 
     Forward gathers both blocks into one channels-last buffer in a single pass and runs one matrix product;
     backward makes the incoming gradient dense once and forms only the gradients that are needed (the input
-    weights of a layer usually need none, the Psi-dependent block and the map do).
+    weights of a layer usually need none, the Psi-dependent block and the map do). Under ``create_graph`` the
+    buffer is rebuilt from the saved inputs with differentiable operations, so double backward is exact.
     """
 
     @staticmethod
@@ -103,18 +104,20 @@ class _PositionwiseLinear(torch.autograd.Function):
         if p is not None:
             buf[..., fx:].view(p.shape).copy_(p)
         buf = buf.view(-1, fx + fp)
-        ctx.save_for_backward(buf, weight)
-        ctx.shapes = (x.shape, None if p is None else p.shape, fx)
+        ctx.save_for_backward(buf, x, p, weight)
+        ctx.fx = fx
         return buf @ weight.t()
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
-        buf, weight = ctx.saved_tensors
-        x_shape, p_shape, fx = ctx.shapes
+        buf, x, p, weight = ctx.saved_tensors
+        fx = ctx.fx
+        if torch.is_grad_enabled():
+            blocks = [x.reshape(buf.shape[0], fx)] + ([] if p is None else [p.reshape(buf.shape[0], -1)])
+            buf = torch.cat(blocks, dim=-1)
         grad = grad.contiguous()
-        gx = (grad @ weight[:, :fx]).view(x_shape) if ctx.needs_input_grad[0] else None
-        gp = (grad @ weight[:, fx:]).view(p_shape) if p_shape is not None and ctx.needs_input_grad[1] else None
+        gx = (grad @ weight[:, :fx]).view(x.shape) if ctx.needs_input_grad[0] else None
+        gp = (grad @ weight[:, fx:]).view(p.shape) if p is not None and ctx.needs_input_grad[1] else None
         gw = grad.t() @ buf if ctx.needs_input_grad[2] else None
         return gx, gp, gw
 
@@ -123,6 +126,5 @@ def positionwise_linear(x: torch.Tensor, p: torch.Tensor | None, weight: torch.T
     """``(B, n, m, *fx)`` and ``(B, n, m, *fp)`` feature blocks -> ``(B n m, O)``: ``[x, p] W^T`` per position.
 
     ``weight`` is ``(O, prod(fx) + prod(fp))``; the blocks may be non-contiguous views (they are read once).
-    First-order gradients only (double backward is not supported).
     """
     return _PositionwiseLinear.apply(x, p, weight)

@@ -349,7 +349,9 @@ class MAGEPLinear(_MonomialEquivariantLayer):
 
     No row or column means and no constants appear outside the last bias: neither is scale-equivariant.
     Convolution kernels: kernel positions are channels in the per-entry maps, and products use the spatially
-    summed kernel (module docstring).
+    summed kernel (module docstring). Outputs of hidden layers are permuted views of a channels-last buffer (no
+    copy is made for the next layer). The hidden layers' backward is hand-written (it skips gradients nobody
+    needs) and stays exact under double backward.
 
     Parameters
     ----------
