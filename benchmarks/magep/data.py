@@ -58,6 +58,9 @@ class GeneralizationDataModule(_ZooDataModule):
         use a seeded random subset of this many networks (before splitting); None: all.
     allow_incomplete:
         accept an own zoo whose generation has not finished (the chunks present).
+    max_abs_weight:
+        drop networks with a weight larger than this in magnitude: diverged training runs whose weights reach
+        1e19 are finite but overflow the polynomial layers' products in float32 (None keeps all).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class GeneralizationDataModule(_ZooDataModule):
         val_fraction: float = 0.2,
         max_networks: int | None = None,
         allow_incomplete: bool = False,
+        max_abs_weight: float | None = 1e3,
         batch_size: int = 64,
         num_workers: int = 0,
     ) -> None:
@@ -77,7 +81,7 @@ class GeneralizationDataModule(_ZooDataModule):
         if source not in ("own", "small_cnn_zoo"):
             raise ValueError(f"GeneralizationDataModule: expected source 'own' or 'small_cnn_zoo', found {source!r}")
         self.save_hyperparameters()
-        self.num_networks = 0
+        self.num_networks = self.num_dropped = 0
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -87,9 +91,16 @@ class GeneralizationDataModule(_ZooDataModule):
             zoo = load_cnn_zoo(h.root, activation=h.activation, allow_incomplete=h.allow_incomplete)
         else:
             zoo = load_small_cnn_zoo(h.root, activation=h.activation)
-        keep = subsample(len(zoo), h.max_networks, h.split_seed)
-        flat = zoo.weights.flatten()[torch.as_tensor(keep)]
-        target = torch.tensor(zoo.metrics["test_accuracy"].to_numpy()[keep], dtype=torch.float32)
+        flat = zoo.weights.flatten()
+        sane = np.ones(len(zoo), dtype=bool)
+        if h.max_abs_weight is not None:
+            sane = (flat.abs().amax(dim=1) <= h.max_abs_weight).numpy()
+        self.num_dropped = int((~sane).sum())
+        accuracy = zoo.metrics["test_accuracy"].to_numpy()[sane]
+        flat = flat[torch.as_tensor(sane)]
+        keep = subsample(len(flat), h.max_networks, h.split_seed)
+        flat = flat[torch.as_tensor(keep)]
+        target = torch.tensor(accuracy[keep], dtype=torch.float32)
         self.num_networks = len(keep)
         parts = split_indices(len(keep), h.split_seed, h.test_fraction, h.val_fraction)
         self.splits = {k: TensorDataset(flat[v], target[v]) for k, v in parts.items()}

@@ -1,6 +1,7 @@
 """The MAGEP-NFN results tables: every backbone on every task, same data, same budget, one command.
 
     python -m benchmarks.magep.results --tasks generalization inr_classification editing
+    python -m benchmarks.magep.results --tasks zoo      # only the zoo's accuracy spread (magep_zoo.json + plot)
 
 Writes ``benchmarks/results/magep_generalization.json`` (Kendall tau on the ReLU and tanh subsets, plain and
 scale-/sign-augmented test networks), ``magep_inr_classification.json`` (accuracy, plain and sign-augmented),
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allow-incomplete", action="store_true", help="use the chunks of a zoo still generating")
     parser.add_argument("--augment-scale", type=float, default=1e3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
@@ -149,9 +151,17 @@ def main(argv: list[str] | None = None) -> None:
         "batch_size": args.batch_size,
         "augment_scale": args.augment_scale,
         "seed": args.seed,
+        "lr": args.lr,
     }
-    common = {"hidden_channels": args.hidden_channels, "augment_scale": args.augment_scale, "seed": args.seed}
+    common = {
+        "hidden_channels": args.hidden_channels,
+        "augment_scale": args.augment_scale,
+        "seed": args.seed,
+        "lr": args.lr,
+    }
 
+    if "zoo" in args.tasks and "generalization" not in args.tasks:
+        zoo_report(args.cnn_zoo, args.allow_incomplete)
     if "generalization" in args.tasks:
         zoo = zoo_report(args.cnn_zoo, args.allow_incomplete)
         results: dict[str, dict[str, dict[str, float]]] = {}
@@ -172,11 +182,13 @@ def main(argv: list[str] | None = None) -> None:
                 module = GeneralizationModule(backbone, act, **common)
                 metrics, module = _fit_and_test("generalization", module, data, args.epochs, f"gen_{act}_{backbone}")
                 sizes[act] = {k: len(v) for k, v in data.splits.items()}
+                sizes[act]["dropped_diverged"] = data.num_dropped
                 results[act][backbone] = metrics
                 print(f"generalization {act} {backbone}: {metrics}", flush=True)
                 if backbone in ("magep", args.backbones[0]):
                     scatter[f"{act}/{backbone}"] = _predictions(module, data)
-        _scatter_plot(scatter)
+        suffix = "" if len(args.activations) > 1 else f"_{args.activations[0]}"
+        _scatter_plot(scatter, suffix)
         tables = {
             act: _table(
                 rows,
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             for act, rows in results.items()
         }
         write_results(
-            "magep_generalization",
+            f"magep_generalization{suffix}",
             {
                 "budget": budget,
                 "zoo": {
@@ -254,7 +266,7 @@ def _unedited_mse(data: INRDataModule) -> float:
     return float(((rendered - target) ** 2).mean())
 
 
-def _scatter_plot(scatter: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+def _scatter_plot(scatter: dict[str, tuple[np.ndarray, np.ndarray]], suffix: str = "") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -270,7 +282,7 @@ def _scatter_plot(scatter: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         ax.set_ylabel("predicted")
         ax.set_title(key)
     fig.tight_layout()
-    fig.savefig(RESULTS_DIR / "magep_generalization_scatter.png", dpi=120)
+    fig.savefig(RESULTS_DIR / f"magep_generalization_scatter{suffix}.png", dpi=120)
     plt.close(fig)
 
 
