@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from magep_nfn.data import load_cnn_zoo, load_inr_zoo
+from magep_nfn.zoo import CNNZooSettings, INRZooSettings, generate_cnn_zoo, generate_inr_zoo
+
 pytest.importorskip("datasets")
 pytest.importorskip("mlxtend")
 pytest.importorskip("pandas")
-
-from magep_nfn.data import load_cnn_zoo, load_inr_zoo
-from magep_nfn.zoo import CNNZooSettings, INRZooSettings, generate_cnn_zoo, generate_inr_zoo
 
 TINY = CNNZooSettings(
     networks_per_activation=2,

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-pd = pytest.importorskip("pandas")
-
 from magep_nfn.data import convert_tf_weights, load_nfn_inr_directory, load_small_cnn_zoo, read_layout, split_indices
 from magep_nfn.zoo import SIREN, SmallCNN
+
+pd = pytest.importorskip("pandas")
 
 # The Small CNN Zoo's variables in its release order, TensorFlow layouts.
 TF_VARS = [

@@ -4,10 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("datasets")
-pytest.importorskip("mlxtend")
-pytest.importorskip("pandas")
-
 from magep_nfn.data import load_cnn_zoo, load_inr_zoo
 from magep_nfn.zoo import (
     CNNZooSettings,
@@ -18,6 +14,10 @@ from magep_nfn.zoo import (
     parse_shard,
 )
 from magep_nfn.zoo.__main__ import main
+
+pytest.importorskip("datasets")
+pytest.importorskip("mlxtend")
+pytest.importorskip("pandas")
 
 
 def test_plan_covers_every_network_once(tiny_cnn_settings: CNNZooSettings) -> None:
