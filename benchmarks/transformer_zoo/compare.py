@@ -266,9 +266,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--results-name", default="transformer_zoo")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only the zoo's accuracy spread and histogram, to <results-name>_accuracy.json (no training)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.summary_only:
+        info_path = Path(args.root) / args.name / "zoo_info.json"
+        summary = {
+            "zoo": str(Path(args.root) / args.name),
+            "zoo_complete": (Path(args.root) / args.name / "dataset").exists(),
+            "zoo_info": json.loads(info_path.read_text()),
+            "accuracy_spread": accuracy_summary(args.root, args.name),
+            "plots": plots({"rows": []}, args.root, args.name, args.results_dir),
+        }
+        print(json.dumps(summary["accuracy_spread"], indent=2))
+        print(f"wrote {write_results(args.results_name + '_accuracy', summary, results_dir=args.results_dir)}")
+        return
     payload = run(args)
     payload["accuracy_spread"] = accuracy_summary(args.root, args.name)
     payload["table"] = markdown_table(payload)

@@ -19,7 +19,7 @@ from transformer_nfn.zoo.generate import ZooSchedule, generate_zoo
 def zoo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("zoo")
     schedule = ZooSchedule(epochs=4, batch_size=4, train_size=10, test_size=20)
-    generate_zoo(root, "mnist", num_models=20, schedule=schedule, chunk_size=8, progress=False)
+    generate_zoo(root, "mnist", num_models=16, schedule=schedule, chunk_size=16, progress=False)
     return root
 
 
@@ -48,10 +48,10 @@ def test_dataset_items_and_errors() -> None:
 
 def test_load_generated_zoo(zoo_root: Path) -> None:
     full = load_small_transformer_zoo(zoo_root, "mnist", epoch=75, drop_nonfinite=False)
-    assert len(full) == 20
+    assert len(full) == 16
     assert {m["ckpt_percent"] for m in full.metadata} == {75}
-    assert tuple(full.params["encoder.1.fc2.weight"].shape) == (20, 32, 64)
-    assert tuple(full.params["embedding.pos_embedding"].shape) == (20, 49, 32)
+    assert tuple(full.params["encoder.1.fc2.weight"].shape) == (16, 32, 64)
+    assert tuple(full.params["embedding.pos_embedding"].shape) == (16, 49, 32)
     assert np.allclose(full.accuracy.numpy(), [m["test_top1_accuracy"] for m in full.metadata])
     first = load_small_transformer_zoo(zoo_root, "mnist", epoch=1, drop_nonfinite=False)
     assert {m["ckpt_epoch"] for m in first.metadata} == {1}

