@@ -223,8 +223,8 @@ def test_normalization_only_removes_growth(make_ws, gen) -> None:
 
 def test_normalization_prevents_overflow_in_float32(gen) -> None:
     """A deep, wide input whose raw products overflow float32 stays finite (and equivariant) when normalised."""
-    spec = NetworkSpec.mlp([4] + [64] * 9 + [4])
-    ws = WeightSpace.randn(spec, batch_size=2, generator=gen(0)) * 30.0
+    spec = NetworkSpec.mlp([4] + [16] * 11 + [4])
+    ws = WeightSpace.randn(spec, batch_size=2, generator=gen(0)) * 1e3
     raw = MAGEPLinear(spec, 1, 2, generator=gen(1))
     normed = MAGEPLinear(spec, 1, 2, normalize=True, generator=gen(1))
     with torch.no_grad():
@@ -286,7 +286,7 @@ def test_gradients_reach_every_parameter(spec: NetworkSpec, make_ws, gen) -> Non
 
 @pytest.mark.parametrize(
     ("spec_text", "normalize"),
-    [("3x2,3x3,2x3", True), ("2x1x2x2,2x2x2x2,2x2x2x2,2x2", False), ("2x1x2x2,2x2x2x2,2x2x2x2,2x2", True)],
+    [("2x1x2x2,2x2x2x2,2x2x2x2,2x2", False), ("2x1x2x2,2x2x2x2,2x2x2x2,2x2", True)],
 )
 def test_gradients_match_finite_differences(spec_text: str, normalize: bool, gen) -> None:
     """First and second derivatives with respect to the input weights and every parameter against finite
