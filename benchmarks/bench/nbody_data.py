@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop-sims", type=int, default=20, help="simulations timed in each per-simulation loop")
     args = parser.parse_args(argv)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     traj = simulate(args.num_sims, seed=0)
-    vectorised_s = time.perf_counter() - start
+    vectorised_s, vectorised_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
 
     start = time.perf_counter()
     for s in range(args.loop_sims):
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         "setup": "5 particles, 3-d, 5000 leapfrog steps (dt 0.001), 49 frames, float64, one torch thread "
         "(simulate's default), 2-core machine shared with other jobs",
         "vectorised_s": round(vectorised_s, 2),
+        "vectorised_cpu_s": round(vectorised_cpu_s, 2),
         "vectorised_ms_per_sim": 1e3 * vectorised_s / args.num_sims,
         "per_sim_loop": {
             "sims_timed": args.loop_sims,
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "speedup_vs_torch_loop": torch_loop_per_sim * args.num_sims / vectorised_s,
         "speedup_vs_numpy_reference_loop": numpy_loop_per_sim * args.num_sims / vectorised_s,
-        "under_2_minutes": vectorised_s < 120,
+        "under_2_minutes_wall": vectorised_s < 120,
         "energy_drift": {
             "definition": "|E(last frame) - E(first frame)| / (KE + |PE|)(first frame); velocities are half a step "
             "behind positions (leapfrog), and force clipping at +-100 is not conservative",
