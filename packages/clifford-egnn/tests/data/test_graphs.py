@@ -14,9 +14,11 @@ def test_collate_offsets_edges_and_builds_batch():
     batch = collate_graphs([a, b])
     assert batch.edge_index.tolist() == [[0, 4, 2], [1, 3, 4]]
     assert batch.batch.tolist() == [0, 0, 1, 1, 1]
-    assert batch.num_graphs == 2 and len(batch) == 2
+    assert batch.num_graphs == 2
+    assert len(batch) == 2
     moved = batch.to(torch.float64)
-    assert moved.x.dtype == torch.float64 and moved.edge_index.dtype == torch.long
+    assert moved.x.dtype == torch.float64
+    assert moved.edge_index.dtype == torch.long
 
 
 def test_complete_graph_matches_a_dense_construction():

@@ -71,7 +71,10 @@ def test_forces_are_equivariant_and_energy_is_invariant():
     assert_equivariant(lambda y: charged_forces(y, q), x, g.apply, g.apply_to_vectors)
     v = torch.randn(4, 5, 3, generator=gen, dtype=torch.float64)
     energy = assert_equivariant(
-        lambda xv: total_energy(xv[0], xv[1], q), (x, v), lambda xv: (g.apply(xv[0]), g.apply_to_vectors(xv[1])), lambda e: e
+        lambda xv: total_energy(xv[0], xv[1], q),
+        (x, v),
+        lambda xv: (g.apply(xv[0]), g.apply_to_vectors(xv[1])),
+        lambda e: e,
     )
     assert energy < 1e-12
     # Forces depend on absolute orientation only through x: scaling positions is not a symmetry.
@@ -91,12 +94,17 @@ def test_build_dataset_and_dataset_items(tmp_path):
     assert not list(folder.glob("*.tmp"))
     ds = NBodyDataset(tmp_path, "train", num_sims=4)
     item = ds[1]
-    assert item.x.shape == (5, 3) and item.v.shape == (5, 1, 3) and item.h.shape == (5, 1)
-    assert item.edge_index.shape == (2, 20) and item.edge_attr.shape == (20, 1) and item.y.shape == (5, 3)
+    assert item.x.shape == (5, 3)
+    assert item.v.shape == (5, 1, 3)
+    assert item.h.shape == (5, 1)
+    assert item.edge_index.shape == (2, 20)
+    assert item.edge_attr.shape == (20, 1)
+    assert item.y.shape == (5, 3)
     row, col = item.edge_index
     torch.testing.assert_close(item.edge_attr[:, 0], item.h[row, 0] * item.h[col, 0])
     batch = nbody_collate([ds[0], ds[1], ds[2]])
-    assert batch.x.shape == (15, 3) and batch.edge_index.shape == (2, 60)
+    assert batch.x.shape == (15, 3)
+    assert batch.edge_index.shape == (2, 60)
     assert int(batch.edge_index.max()) == 14
     test_split = NBodyDataset(tmp_path, "test", num_sims=2)
     build_dataset(tmp_path / "other", seed=0, num_train=1, num_val=1, num_test=2, progress=False)
