@@ -103,7 +103,12 @@ class CNNZooSettings:
 @dataclass(frozen=True)
 class INRZooSettings:
     """Everything that defines an INR zoo: ``num_networks`` SIRENs, one per MNIST digit (a class-balanced,
-    seeded choice of the 5,000), fitted by full-batch Adam for ``steps`` steps at learning rate ``lr``."""
+    seeded choice of the 5,000), fitted by full-batch Adam for ``steps`` steps at learning rate ``lr``.
+
+    ``shared_init``: every SIREN starts from the same initialisation (drawn from ``seed``), so that the weights
+    differ by what was fitted rather than by the initial draw; with a short fit and independent initial draws
+    the initial noise dominates the weights (on such a zoo every classifier stayed at chance level).
+    """
 
     num_networks: int = 1000
     steps: int = 60
@@ -113,6 +118,7 @@ class INRZooSettings:
     chunk_size: int = 250
     dilation: int = 3
     seed: int = 0
+    shared_init: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.num_networks <= 5000 or self.chunk_size < 1 or self.steps < 1:
@@ -375,7 +381,10 @@ def generate_inr_zoo(
         ids = plan[c]
         index = order[ids]
         batch = torch.as_tensor(images[index], device=device)
-        seeds = [int(np.random.default_rng([settings.seed, i, 4]).integers(2**62)) for i in ids]
+        seeds = [
+            int(np.random.default_rng([settings.seed, 0 if settings.shared_init else i, 4]).integers(2**62))
+            for i in ids
+        ]
         weights, mse = fit_sirens(batch, seeds, settings.steps, settings.lr, settings.omega_0, settings.widths, tick)
         mse_np = mse.cpu().numpy()
         columns = {
