@@ -29,7 +29,9 @@ def test_every_model_has_a_config():
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
-def test_config_fast_dev_run(config, data_root, tmp_path):
+def test_config_fast_dev_run(config, data_root, tmp_path, monkeypatch):
+    # LightningCLI warns when pytest's own arguments sit in sys.argv next to ``args``.
+    monkeypatch.setattr(sys, "argv", ["benchmarks.nbody"])
     cli = main(
         [
             "fit",
