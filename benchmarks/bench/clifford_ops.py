@@ -178,12 +178,13 @@ def main(argv: list[str] | None = None) -> None:
             "device": "cuda" if torch.cuda.is_available() else "cpu",
             "dtype": "float32",
             "limits": "The sparse product does 4^n multiply-adds per channel against the dense table's 8^n, but in "
-            "eager PyTorch each of its steps (row gather, coefficient scaling, fused multiply-add, reductions) is "
-            "a separate memory-bound pass over blocks of (dim, channels, items), about 7 passes per left blade "
-            "forward and 20 backward, while the dense einsum spends its 8^n in BLAS matrix products. The layer "
-            "ratio is further diluted by what both layers share: two MVLinear maps, the grade normalisation and "
-            "the layout transposes. Timings are interleaved medians on one thread; the project's CPU machine was "
-            "shared with other jobs, which inflates all times.",
+            "eager PyTorch each of its steps is a separate memory-bound pass over a contiguous block of (dim, "
+            "channels, items): per left blade 3 passes forward (gather, scale, multiply-accumulate), 6 for the "
+            "fused left/coefficient gradient and 3 more for the right gradient (itself a product), while the dense "
+            "einsum spends its 8^n in BLAS matrix products. The layer ratio is further diluted by what both layers "
+            "share: two MVLinear maps, the grade normalisation and the layout transposes (about a third of the "
+            "sparse layer's time at n = 5). Timings are interleaved medians on one thread; the project's CPU "
+            "machine was shared with other jobs, which inflates all times and makes the ratios noisy.",
             "results": results,
             "geometric_mean_speedup": math.exp(
                 sum(math.log(r["speedup_dense_over_sparse"]) for r in results) / len(results)

@@ -20,7 +20,9 @@ with the ``(dim, dim)`` tables :attr:`CliffordAlgebra.product_index` (``J``) and
 
 Execution: the operands are moved to a blade-major layout ``(dim, channels, items)`` where the gather
 ``b[J[i, :]]`` copies whole contiguous rows; on CPU the items are processed in blocks whose temporaries fit in
-a core's L2 cache, with a loop over the left blade ``i`` and reused buffers; on CUDA (and for small inputs) the
+a core's L2 cache, each block copied once to contiguous buffers, with a loop over the left blade ``i`` of three
+flat in-place passes (gather, scale by ``a_i``, multiply-accumulate with the coefficients broadcast over the
+items); on CUDA (and for small inputs) the
 ``(dim, dim, channels, items)`` intermediate is built at once. The backward pass is written as two more
 products and one reduction, so no ``dim^2``-per-item tensor is saved for it and it can be differentiated again.
 """
@@ -572,17 +574,20 @@ def _product_kernel(a_t: torch.Tensor, b_t: torch.Tensor, coef_t: torch.Tensor, 
     if _vectorised(a_t) or torch.is_grad_enabled():
         return (_gather_rows(b_t, index) * (coef_t.unsqueeze(-1) * a_t.unsqueeze(1))).sum(0)
     out = torch.empty_like(a_t)
+    coef_b = coef_t.unsqueeze(-1)
     for m0, m1 in _item_blocks(a_t):
-        a_blk, b_blk, out_blk = a_t[..., m0:m1], b_t[..., m0:m1], out[..., m0:m1]
-        buf = b_t.new_empty(b_blk.shape)
-        tmp = a_t.new_empty(a_blk.shape)
+        # Contiguous copies of the block make every per-blade step below one flat pass (about 1.5x faster than
+        # working on strided slices of the whole tensor).
+        a_blk, b_blk = a_t[..., m0:m1].contiguous(), b_t[..., m0:m1].contiguous()
+        acc, buf = torch.empty_like(a_blk), torch.empty_like(b_blk)
         for i in range(a_t.shape[0]):
             torch.index_select(b_blk, 0, index[i], out=buf)
-            torch.mul(coef_t[i].unsqueeze(-1), a_blk[i], out=tmp)
+            buf.mul_(a_blk[i])
             if i == 0:
-                out_blk.copy_(buf.mul_(tmp))
+                torch.mul(buf, coef_b[i], out=acc)
             else:
-                out_blk.addcmul_(buf, tmp)
+                acc.addcmul_(buf, coef_b[i])
+        out[..., m0:m1] = acc
     return out
 
 
@@ -593,8 +598,9 @@ def _coefficient_grad(a_t: torch.Tensor, b_t: torch.Tensor, g_t: torch.Tensor, i
     dim = a_t.shape[0]
     grad = a_t.new_zeros(dim, dim, a_t.shape[1])
     for m0, m1 in _item_blocks(a_t):
-        a_blk, b_blk, g_blk = a_t[..., m0:m1], b_t[..., m0:m1], g_t[..., m0:m1]
-        buf = b_t.new_empty(b_blk.shape)
+        a_blk, b_blk = a_t[..., m0:m1].contiguous(), b_t[..., m0:m1].contiguous()
+        g_blk = g_t[..., m0:m1].contiguous()
+        buf = torch.empty_like(b_blk)
         for i in range(dim):
             torch.index_select(b_blk, 0, index[i], out=buf)
             grad[i] += buf.mul_(g_blk).mul_(a_blk[i]).sum(-1)
@@ -612,15 +618,17 @@ def _fused_left_and_coefficient_grad(
     dim = a_t.shape[0]
     grad_a = torch.empty_like(a_t)
     grad_c = a_t.new_zeros(dim, dim, a_t.shape[1])
+    coef_b = coef_t.unsqueeze(-1)
     for m0, m1 in _item_blocks(a_t):
-        a_blk, b_blk, g_blk = a_t[..., m0:m1], b_t[..., m0:m1], g_t[..., m0:m1]
-        buf = b_t.new_empty(b_blk.shape)
-        tmp = b_t.new_empty(b_blk.shape)
+        a_blk, b_blk = a_t[..., m0:m1].contiguous(), b_t[..., m0:m1].contiguous()
+        g_blk = g_t[..., m0:m1].contiguous()
+        buf, tmp, grad_a_blk = torch.empty_like(b_blk), torch.empty_like(b_blk), torch.empty_like(a_blk)
         for i in range(dim):
             torch.index_select(b_blk, 0, index[i], out=buf)
             buf.mul_(g_blk)
             grad_c[i] += torch.mul(buf, a_blk[i], out=tmp).sum(-1)
-            grad_a[i, :, m0:m1] = torch.mul(buf, coef_t[i].unsqueeze(-1), out=tmp).sum(0)
+            torch.sum(buf.mul_(coef_b[i]), 0, out=grad_a_blk[i])
+        grad_a[..., m0:m1] = grad_a_blk
     return grad_a, grad_c
 
 
