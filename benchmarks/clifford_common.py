@@ -326,3 +326,47 @@ def compare_configs(
         monitor=monitor,
     )
     return {"settings": used, "results": results}
+
+
+_RUN_KEYS = ("name", "command", "date", "environment")
+
+
+def _merge_into(merged: dict[str, Any], part: dict[str, Any], where: str) -> None:
+    for key, value in part.items():
+        if key not in merged:
+            merged[key] = value
+        elif key in ("settings", "results"):
+            overlap = set(merged[key]) & set(value)
+            if overlap:
+                raise ValueError(f"{where}{key}: expected each model in one part only, found {sorted(overlap)} twice")
+            merged[key] = {**merged[key], **value}
+        elif isinstance(value, dict) and isinstance(merged[key], dict) and ("results" in value or "gmn" in key):
+            _merge_into(merged[key], value, f"{where}{key}.")
+        elif merged[key] != value:
+            raise ValueError(f"{where}{key}: expected the same value in every part (equal budget), found {value!r}")
+
+
+def merge_results(name: str, parts: list[str]) -> Path:
+    """Merge results files written by separate processes of one comparison into ``results/<name>.json``.
+
+    Models (and protocols) run in parallel processes to fit the shared CPUs; every other field, the budget in
+    particular, must agree across the parts. The parts' own command lines and dates are kept under ``parts``.
+    """
+    import json
+
+    from benchmarks.common import RESULTS_DIR, write_results
+
+    records = [json.loads((RESULTS_DIR / f"{part}.json").read_text()) for part in parts]
+    merged: dict[str, Any] = {}
+    for record in records:
+        _merge_into(merged, {k: v for k, v in record.items() if k not in _RUN_KEYS}, "")
+    merged["parts"] = [{k: record[k] for k in _RUN_KEYS if k in record} for record in records]
+    return write_results(name, merged)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) < 4 or sys.argv[1] != "merge":
+        raise SystemExit("usage: python -m benchmarks.clifford_common merge OUTPUT_NAME PART_NAME [PART_NAME ...]")
+    print(merge_results(sys.argv[2], sys.argv[3:]))
