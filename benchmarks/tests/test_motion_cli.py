@@ -63,3 +63,22 @@ def test_missing_real_data_names_the_file(tmp_path):
     datamodule.prepare_data()
     with pytest.raises(FileNotFoundError, match="motion.pkl"):
         datamodule.setup("fit")
+
+
+def test_merge_keeps_every_model_and_rejects_unequal_budgets(tmp_path, monkeypatch):
+    import json
+
+    import benchmarks.common
+    from benchmarks.clifford_common import merge_results
+
+    monkeypatch.setattr(benchmarks.common, "RESULTS_DIR", tmp_path)
+    for name, model, steps in (("a", "cgegnn", 200), ("b", "egnn", 200), ("c", "cgenn", 100)):
+        part = {"command": name, "budget": {"optimizer_steps": steps}, "results": {model: {"test/mse": 1.0}}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(part))
+    merged = json.loads(merge_results("ab", ["a", "b"]).read_text())
+    assert set(merged["results"]) == {"cgegnn", "egnn"}
+    assert [p["command"] for p in merged["parts"]] == ["a", "b"]
+    with pytest.raises(ValueError, match="equal budget"):
+        merge_results("ac", ["a", "c"])
+    with pytest.raises(ValueError, match="one part only"):
+        merge_results("aa", ["a", "a"])
