@@ -132,7 +132,8 @@ def motion_start_frames(
 
     Reproduces ``np.random.seed(seed)`` followed by ``np.random.choice(np.arange(window), size=per_trial,
     replace=False)`` for the train, val and test trials in that order (``numpy.random.RandomState`` is the same
-    legacy generator, so the frames match GMN's published ``split.pkl`` byte for byte when the defaults are kept).
+    legacy generator). GMN's published ``split.pkl`` was made by that code path; it has not been compared with
+    this function here (pass it as ``split_file`` to :class:`MotionCaptureDataset` to use it directly).
 
     Examples
     --------
