@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -17,6 +18,23 @@ from typing import Any
 import torch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that produced a result, as someone would retype it from the repository root.
+
+    A script inside the repository run with ``python -m pkg.mod`` shows up in ``sys.argv[0]`` as its file path;
+    it is written back as ``python -m pkg.mod`` so the recorded command does not depend on where the clone lives.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve() if argv and argv[0] else None
+    if script is not None and script.suffix == ".py" and script.is_relative_to(REPO_ROOT):
+        parts = list(script.relative_to(REPO_ROOT).with_suffix("").parts)
+        if parts[-1] == "__main__":
+            parts.pop()
+        return shlex.join(["python", "-m", ".".join(parts), *argv[1:]])
+    return shlex.join(["python", *argv])
 
 
 def environment() -> dict[str, Any]:
@@ -42,7 +60,7 @@ def write_results(name: str, payload: dict[str, Any], results_dir: Path | None =
     folder.mkdir(parents=True, exist_ok=True)
     record = {
         "name": name,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command_line(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "environment": environment(),
         **payload,
@@ -139,6 +157,7 @@ def forward_backward(module: torch.nn.Module, *inputs: Any) -> Callable[[], None
 
 __all__ = [
     "RESULTS_DIR",
+    "command_line",
     "environment",
     "forward_backward",
     "peak_memory_mb",
