@@ -62,7 +62,7 @@ def protocol_indices(
     return kept[lo:hi]
 
 
-class TransformerZooDataset(Dataset):
+class TransformerZooDataset(Dataset[tuple[dict[str, torch.Tensor], torch.Tensor]]):
     """Networks of a transformer zoo: stacked state-dict tensors and their test accuracies.
 
     Parameters
@@ -125,10 +125,10 @@ class TransformerZooDataset(Dataset):
 
 def _select_epoch(ckpt_percent: np.ndarray, ckpt_epoch: np.ndarray, epoch: int | str, available: str) -> np.ndarray:
     if epoch == "last":
-        return ckpt_percent == ckpt_percent.max()
+        return np.asarray(ckpt_percent == ckpt_percent.max(), dtype=bool)
     if isinstance(epoch, str) and epoch.startswith("epoch:"):
-        return ckpt_epoch == int(epoch.split(":", 1)[1])
-    mask = ckpt_percent == int(epoch)
+        return np.asarray(ckpt_epoch == int(epoch.split(":", 1)[1]), dtype=bool)
+    mask = np.asarray(ckpt_percent == int(epoch), dtype=bool)
     if not mask.any():
         raise ValueError(f"epoch: expected one of the checkpoint percents {available}, found {epoch!r}")
     return mask

