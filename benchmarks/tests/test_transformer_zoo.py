@@ -60,3 +60,22 @@ def test_data_module_splits(tiny_zoo: Path) -> None:
     assert str(ws.spec) == "L2-D32-h2-k16-v16-A64"
     with pytest.raises(ValueError, match="source"):
         TransformerZooDataModule(source="hub")
+
+
+def test_compare_writes_results(tiny_zoo: Path, tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.transformer_zoo.compare import main as compare
+
+    compare(
+        [
+            "--root", str(tiny_zoo), "--epochs", "1", "--batch-size", "4", "--predictors", "statnn", "gbt",
+            "--cutoffs", "0.0", "0.95", "--min-networks", "2", "--tree-iters", "5", "--results-dir", str(tmp_path),
+        ]
+    )  # fmt: skip
+    payload = json.loads((tmp_path / "transformer_zoo.json").read_text())
+    assert set(payload["rows"][0]["results"]) == {"statnn", "gbt"}
+    assert "skipped" in payload["rows"][1]
+    assert "| STATNN |" in payload["table"]
+    assert (tmp_path / "transformer_zoo_scatter.png").exists()
+    assert (tmp_path / "transformer_zoo_accuracy_hist.png").exists()
