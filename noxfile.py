@@ -47,9 +47,15 @@ def _install(session: nox.Session, *args: str) -> None:
     session.install("-c", CONSTRAINTS, *args)
 
 
+def _with_extras(path: str) -> str:
+    """``path[extra1,extra2]``: a distribution with every optional dependency set it declares."""
+    extras = nox.project.load_toml(ROOT / path / "pyproject.toml")["project"].get("optional-dependencies", {})
+    return f"{path}[{','.join(sorted(extras))}]" if extras else path
+
+
 def _install_workspace(session: nox.Session, *extra: str) -> None:
-    """All four distributions, editable, plus extras: the development install."""
-    editable = [arg for path in PACKAGES.values() for arg in ("-e", path)]
+    """All four distributions, editable, with their extras, plus ``extra``: the development install."""
+    editable = [arg for path in PACKAGES.values() for arg in ("-e", _with_extras(path))]
     _install(session, *editable, *extra)
 
 
