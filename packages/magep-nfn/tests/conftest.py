@@ -1,4 +1,4 @@
-"""Architectures and inputs shared by the layer tests (fixtures only: test files import nothing from here)."""
+"""Architectures and inputs shared by the layer and model tests (fixtures only: test files import nothing from here)."""
 
 from __future__ import annotations
 
