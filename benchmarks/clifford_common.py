@@ -88,11 +88,9 @@ class MultiFrameEGNN(EGNN):
         batch: torch.Tensor | None = None,
         edge_attr: torch.Tensor | None = None,
     ) -> GraphOutput:
-        validate_graph_inputs(
+        batch = validate_graph_inputs(
             x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
         )
-        if batch is None:
-            batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         if edge_index is None:
             edge_index = complete_edge_index(batch)
         hidden = self.embedding(torch.cat([h, v.norm(dim=-1)], dim=-1))

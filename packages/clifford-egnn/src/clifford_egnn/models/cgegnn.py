@@ -287,14 +287,10 @@ class CGEGNN(nn.Module):
         batch: torch.Tensor | None = None,
         edge_attr: torch.Tensor | None = None,
     ) -> GraphOutput:
-        validate_graph_inputs(
+        batch = validate_graph_inputs(
             x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
         )
-        if self.edge_features and edge_attr is None:
-            raise ValueError(f"edge_attr: expected shape (E, {self.edge_features}), found None")
         num_nodes = x.shape[0]
-        if batch is None:
-            batch = torch.zeros(num_nodes, dtype=torch.long, device=x.device)
         structure = self.structure_cache.get(edge_index, batch, self.hops, self.path_features)
         alg = self.algebra
 

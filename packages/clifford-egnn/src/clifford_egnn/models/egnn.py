@@ -189,13 +189,9 @@ class EGNN(nn.Module):
         batch: torch.Tensor | None = None,
         edge_attr: torch.Tensor | None = None,
     ) -> GraphOutput:
-        validate_graph_inputs(
+        batch = validate_graph_inputs(
             x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
         )
-        if self.edge_features and edge_attr is None:
-            raise ValueError(f"edge_attr: expected shape (E, {self.edge_features}), found None")
-        if batch is None:
-            batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         if edge_index is None:
             edge_index = complete_edge_index(batch)
         features = torch.cat([h, v.norm(dim=-1)], dim=-1)

@@ -63,12 +63,18 @@ def validate_graph_inputs(
     in_vectors: int | None = None,
     in_scalars: int | None = None,
     edge_features: int | None = None,
-) -> None:
+) -> torch.Tensor:
     """Raise ``ValueError`` naming the tensor and the shapes when graph inputs do not fit together.
 
     Checks: ``x (N, dim)``; ``v (N, in_vectors, dim)``; ``h (N, in_scalars)``; ``batch (N,)`` int64,
     non-decreasing; ``edge_index (2, E)`` int64 with values in ``[0, N)``, both ends in the same graph;
-    ``edge_attr (E, edge_features)``. ``None`` for an expected count skips that check.
+    ``edge_attr (E, edge_features)``, required when ``edge_features`` is positive. ``None`` for an expected count
+    skips that check.
+
+    Returns
+    -------
+    torch.Tensor
+        ``batch``, or all zeros ``(N,)`` (one graph) when it is ``None``.
     """
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"x: expected positions of shape (N, {dim}) for this {dim}-d model, found {tuple(x.shape)}")
@@ -123,6 +129,9 @@ def validate_graph_inputs(
         if not shape_ok or (edge_features is not None and edge_attr.shape[1] != edge_features):
             channels = "C_e" if edge_features is None else edge_features
             raise ValueError(f"edge_attr: expected shape ({num_edges}, {channels}), found {tuple(edge_attr.shape)}")
+    elif edge_features:
+        raise ValueError(f"edge_attr: expected shape (E, {edge_features}), found None")
+    return batch if batch is not None else torch.zeros(num_nodes, dtype=torch.long, device=x.device)
 
 
 def _padded_layout(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int, int]:
