@@ -24,10 +24,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from torch import nn
 
-from clifford_egnn.data.graphs import GraphBatch, complete_edge_index
+from clifford_egnn.data.graphs import GraphBatch
 from clifford_egnn.data.md17 import ade_fde
 from clifford_egnn.models import EGNN, GraphOutput
-from clifford_egnn.models.structure import validate_graph_inputs
 from weightspace_core.scatter import scatter_mean
 
 __all__ = ["GeometricRegression", "MultiFrameEGNN", "cli_main", "run_comparison"]
@@ -88,14 +87,7 @@ class MultiFrameEGNN(EGNN):
         batch: torch.Tensor | None = None,
         edge_attr: torch.Tensor | None = None,
     ) -> GraphOutput:
-        batch = validate_graph_inputs(
-            x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
-        )
-        if edge_index is None:
-            edge_index = complete_edge_index(batch)
-        hidden = self.embedding(torch.cat([h, v.norm(dim=-1)], dim=-1))
-        for layer in self.layers:
-            hidden, x = layer(hidden, x, v, edge_index, edge_attr)
+        hidden, x, edge_index = self.encode(x, v, h, edge_index, batch, edge_attr)
         row, col = edge_index
         diff = x[row] - x[col]
         radial = (diff * diff).sum(-1, keepdim=True)

@@ -180,6 +180,30 @@ class EGNN(nn.Module):
         self.layers = nn.ModuleList(EGNNLayer(hidden, in_vectors, edge_features, aggregation) for _ in range(layers))
         self.readout = nn.Linear(hidden, out_scalars) if out_scalars > 0 else None
 
+    def encode(
+        self,
+        x: torch.Tensor,
+        v: torch.Tensor,
+        h: torch.Tensor,
+        edge_index: torch.Tensor | None = None,
+        batch: torch.Tensor | None = None,
+        edge_attr: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The message-passing trunk: ``(hidden (N, H), positions (N, n), edge_index (2, E))`` after all layers.
+
+        Validates the inputs and builds the complete graph per graph of ``batch`` when ``edge_index`` is None; heads
+        (the readout here, multi-frame heads elsewhere) start from its outputs.
+        """
+        batch = validate_graph_inputs(
+            x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
+        )
+        if edge_index is None:
+            edge_index = complete_edge_index(batch)
+        hidden = self.embedding(torch.cat([h, v.norm(dim=-1)], dim=-1))
+        for layer in self.layers:
+            hidden, x = layer(hidden, x, v, edge_index, edge_attr)
+        return hidden, x, edge_index
+
     def forward(
         self,
         x: torch.Tensor,
@@ -189,14 +213,6 @@ class EGNN(nn.Module):
         batch: torch.Tensor | None = None,
         edge_attr: torch.Tensor | None = None,
     ) -> GraphOutput:
-        batch = validate_graph_inputs(
-            x, self.dim, v, h, edge_index, batch, edge_attr, self.in_vectors, self.in_scalars, self.edge_features
-        )
-        if edge_index is None:
-            edge_index = complete_edge_index(batch)
-        features = torch.cat([h, v.norm(dim=-1)], dim=-1)
-        hidden = self.embedding(features)
-        for layer in self.layers:
-            hidden, x = layer(hidden, x, v, edge_index, edge_attr)
+        hidden, x, _ = self.encode(x, v, h, edge_index, batch, edge_attr)
         scalars = self.readout(hidden) if self.readout is not None else x.new_zeros(x.shape[0], 0)
         return GraphOutput(x, scalars)
