@@ -396,7 +396,8 @@ class CliffordAlgebra:
 
     @staticmethod
     def _smooth_abs_sqrt(q: torch.Tensor, eps: float) -> torch.Tensor:
-        return (q * q + eps) ** 0.25
+        # Two square roots, not ``** 0.25``: several times faster than pow, forward and backward, on CPU.
+        return torch.sqrt(torch.sqrt(q * q + eps))
 
     def norm(self, x: torch.Tensor, eps: float = 1e-16) -> torch.Tensor:
         """The smooth norm ``(q(x)^2 + eps)^(1/4)`` (``~ sqrt|q(x)|``, differentiable at 0): ``(..., dim)`` -> ``(...)``."""

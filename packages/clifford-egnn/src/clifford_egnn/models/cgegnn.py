@@ -105,23 +105,75 @@ class CGEGNNLayer(nn.Module):
         edge_features: list[torch.Tensor],
         node_features: torch.Tensor | None,
     ) -> torch.Tensor:
-        num_nodes = h.shape[0]
-        pieces = [h]
-        for mlp, edges, static in zip(self.message_mlps, hop_edges, edge_features):
+        h_t = self.forward_blade_major(
+            _blade_major(h),
+            hop_edges,
+            [_blade_major(s) for s in edge_features],
+            None if node_features is None else _blade_major(node_features),
+        )
+        return _node_major(h_t)
+
+    def forward_blade_major(
+        self,
+        h_t: torch.Tensor,
+        hop_edges: list[torch.Tensor],
+        edge_features_t: list[torch.Tensor],
+        node_features_t: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The same layer on blade-major features: ``h_t (dim, hidden, N)``, ``s_t (dim, edge_channels[d], E_d)``,
+        ``a_t (dim, node_channels, N)`` -> ``(dim, hidden, N)``. :class:`CGEGNN` keeps its features in this layout
+        from the embedding to the readout, so no layer pays for transposes."""
+        num_nodes = h_t.shape[-1]
+        pieces = [h_t]
+        for mlp, edges, static_t in zip(self.message_mlps, hop_edges, edge_features_t):
             i, j = edges
             if i.numel() == 0:
                 # No pair at this distance (hop 2 of a complete graph): the aggregate is zero, but the MLP still
                 # runs on one zero message, scaled by 0, so every parameter gets a (zero) gradient, as DDP needs.
-                dummy = h.new_zeros(1, mlp.in_channels, h.shape[-1])
-                pieces.append(h.new_zeros(num_nodes, self.hidden, h.shape[-1]) + 0.0 * mlp(dummy).sum())
+                dummy = h_t.new_zeros(1, mlp.in_channels, h_t.shape[0])
+                pieces.append(h_t.new_zeros(h_t.shape[0], self.hidden, num_nodes) + 0.0 * mlp(dummy).sum())
                 continue
-            # index_select, not h[i]: its backward is one index_add_ instead of an accumulating index_put_.
-            message = mlp(torch.cat([h.index_select(0, i) - h.index_select(0, j), static], dim=1))
-            pieces.append(_aggregate(message, i, num_nodes, self.aggregation))
-        if node_features is not None:
-            pieces.append(node_features)
-        update = self.node_mlp(torch.cat(pieces, dim=1))
-        return h + update if self.residual else update
+            pieces.append(
+                _aggregate(
+                    mlp.forward_blade_major(self._project(mlp, h_t, i, j, static_t), projected=True),
+                    i,
+                    num_nodes,
+                    self.aggregation,
+                    dim=2,
+                )
+            )
+        if node_features_t is not None:
+            pieces.append(node_features_t)
+        update = self.node_mlp.forward_blade_major(torch.cat(pieces, dim=1))
+        return h_t + update if self.residual else update
+
+    def _project(
+        self, mlp: CEMLP, h_t: torch.Tensor, i: torch.Tensor, j: torch.Tensor, static_t: torch.Tensor
+    ) -> torch.Tensor:
+        """The message MLP's first linear map of ``[h_i - h_j, s_ij]``, ``(dim, hidden, E)``.
+
+        It is linear, so ``W [h_i - h_j; s] + b = (W_h h)_i - (W_h h)_j + W_s s + b``: ``W_h`` runs on the N nodes
+        rather than the E edges (E = N (N - 1) on complete graphs) and only the small ``W_s`` on edges.
+        """
+        linear = mlp.input_linear
+        weight = linear.expanded_weight().permute(2, 0, 1)
+        projected = torch.matmul(weight[:, :, : self.hidden], h_t)
+        z_t = projected.index_select(2, i) - projected.index_select(2, j)
+        if static_t.shape[1]:
+            z_t = torch.baddbmm(z_t, weight[:, :, self.hidden :], static_t)
+        if linear.bias is not None:
+            z_t = z_t + linear.scalar_bias()
+        return z_t
+
+
+def _blade_major(x: torch.Tensor) -> torch.Tensor:
+    """``(items, channels, dim)`` -> contiguous ``(dim, channels, items)``."""
+    return x.permute(2, 1, 0).contiguous()
+
+
+def _node_major(x_t: torch.Tensor) -> torch.Tensor:
+    """``(dim, channels, items)`` -> contiguous ``(items, channels, dim)``."""
+    return x_t.permute(2, 1, 0).contiguous()
 
 
 class CGEGNN(nn.Module):
@@ -315,8 +367,13 @@ class CGEGNN(nn.Module):
                 edge_features.append(x.new_zeros(i.numel(), 0, alg.dim))
         node_features = alg.embed(h.unsqueeze(-1), 0) if self.in_scalars else None
 
+        # Blade-major from here to the readout: one transpose in, one out.
+        hidden_t = _blade_major(hidden)
+        edge_features_t = [_blade_major(s) for s in edge_features]
+        node_features_t = None if node_features is None else _blade_major(node_features)
         for layer in self.layers:
-            hidden = layer(hidden, structure.hop_edges, edge_features, node_features)
+            hidden_t = layer.forward_blade_major(hidden_t, structure.hop_edges, edge_features_t, node_features_t)
+        hidden = _node_major(hidden_t)
 
         shift = alg.get_grade(self.position_readout(hidden), 1)
         positions = x + shift[:, 0] if self.out_vectors == 1 else x.unsqueeze(1) + shift

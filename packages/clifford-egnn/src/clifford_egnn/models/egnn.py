@@ -29,10 +29,12 @@ def _check_aggregation(aggregation: str, what: str) -> str:
     return aggregation
 
 
-def _aggregate(messages: torch.Tensor, index: torch.Tensor, num_nodes: int, aggregation: str) -> torch.Tensor:
+def _aggregate(
+    messages: torch.Tensor, index: torch.Tensor, num_nodes: int, aggregation: str, dim: int = 0
+) -> torch.Tensor:
     if aggregation == "sum":
-        return scatter_sum(messages, index, num_nodes)
-    return scatter_mean(messages, index, num_nodes)
+        return scatter_sum(messages, index, num_nodes, dim)
+    return scatter_mean(messages, index, num_nodes, dim)
 
 
 class EGNNLayer(nn.Module):

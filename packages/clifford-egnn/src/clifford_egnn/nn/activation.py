@@ -56,5 +56,18 @@ class MVSiLU(nn.Module):
         gates = torch.sigmoid(self.a * invariants + self.b)
         return x * gates[..., self.algebra.table("blade_grades", x)]
 
+    def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The same map on blade-major features ``(dim, channels, items)``."""
+        alg = self.algebra
+        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
+            raise ValueError(
+                f"MVSiLU.forward_blade_major: expected ({alg.dim}, {self.channels}, items), found {tuple(x_t.shape)}"
+            )
+        # q(<x>_g) of grades 1..n as one (n, dim) x (dim, channels * items) matrix product; grade 0 gates on x_0.
+        q = torch.matmul(alg.table("grade_square_matrix", x_t)[1:], (x_t * x_t).flatten(1))
+        invariants = torch.cat([x_t[:1], q.view(alg.n, *x_t.shape[1:])])
+        gates = torch.sigmoid(torch.addcmul(self.b.T.unsqueeze(-1), self.a.T.unsqueeze(-1), invariants))
+        return x_t * gates.index_select(0, alg.table("blade_grades", x_t))
+
     def extra_repr(self) -> str:
         return f"{self.channels}, metric={self.algebra.metric}"

@@ -84,7 +84,7 @@ class MVLinear(nn.Module):
         else:
             y = torch.matmul(self.weight, x)
         if self.bias is not None:
-            y = y + self._scalar_bias().squeeze(-1).T
+            y = y + self.scalar_bias().squeeze(-1).T
         return y
 
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
@@ -98,10 +98,10 @@ class MVLinear(nn.Module):
         weight = self.expanded_weight().permute(2, 0, 1)
         if self.bias is None:
             return torch.matmul(weight, x_t)
-        return torch.baddbmm(self._scalar_bias(), weight, x_t)
+        return torch.baddbmm(self.scalar_bias(), weight, x_t)
 
-    def _scalar_bias(self) -> torch.Tensor:
-        """``(dim, out, 1)``: the bias in the scalar blade, zero elsewhere."""
+    def scalar_bias(self) -> torch.Tensor:
+        """``(dim, out, 1)``: the bias in the scalar blade, zero elsewhere (blade-major, to add to outputs)."""
         assert self.bias is not None
         zeros = self.bias.new_zeros(self.algebra.dim - 1, self.out_channels)
         return torch.cat([self.bias.unsqueeze(0), zeros]).unsqueeze(-1)

@@ -79,4 +79,26 @@ class CEMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_features(x, self.algebra, self.in_channels, "CEMLP")
-        return self.layers(x)
+        # One transpose in and one out: every block runs on blade-major (dim, channels, items) tensors, where the
+        # linear maps are batched matrix products over blades and the gates and norms index whole rows.
+        lead, dim = x.shape[:-2], self.algebra.dim
+        y_t = self.forward_blade_major(x.reshape(-1, self.in_channels, dim).permute(2, 1, 0).contiguous())
+        return y_t.permute(2, 1, 0).reshape(*lead, self.out_channels, dim).contiguous()
+
+    @property
+    def input_linear(self) -> MVLinear:
+        """The first block's :class:`MVLinear` (``in_channels -> hidden``)."""
+        linear: MVLinear = self.layers[0][0]
+        return linear
+
+    def forward_blade_major(self, x_t: Tensor, projected: bool = False) -> Tensor:
+        """The same map on blade-major features ``(dim, in_channels, items)`` -> ``(dim, out_channels, items)``.
+
+        With ``projected=True``, ``x_t`` is already :attr:`input_linear` of the input, ``(dim, hidden, items)``:
+        callers whose input is linear in cheaper quantities (differences of node features) apply it there.
+        """
+        for index, (linear, activation, product, norm) in enumerate(self.layers):
+            if index or not projected:
+                x_t = linear.forward_blade_major(x_t)
+            x_t = norm.forward_blade_major(product.forward_blade_major(activation.forward_blade_major(x_t)))
+        return x_t

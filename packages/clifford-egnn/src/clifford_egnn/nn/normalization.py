@@ -51,6 +51,19 @@ class MVLayerNorm(nn.Module):
         norm = self.algebra.norm(x).mean(-1, keepdim=True) + 1e-6
         return x * (self.a / norm).unsqueeze(-1)
 
+    def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The same map on blade-major features ``(dim, channels, items)``."""
+        alg = self.algebra
+        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
+            raise ValueError(
+                f"MVLayerNorm.forward_blade_major: expected ({alg.dim}, {self.channels}, items), "
+                f"found {tuple(x_t.shape)}"
+            )
+        # q(x) of every channel and item as one (1, dim) x (dim, channels * items) matrix product.
+        q = torch.matmul(alg.table("blade_squares", x_t).unsqueeze(0), (x_t * x_t).flatten(1)).view(x_t.shape[1:])
+        norm = torch.sqrt(torch.sqrt(q * q + 1e-16)).mean(0) + 1e-6
+        return x_t * (self.a.unsqueeze(-1) / norm)
+
     def extra_repr(self) -> str:
         return f"{self.channels}, metric={self.algebra.metric}"
 
@@ -107,7 +120,7 @@ class MVGradeNorm(nn.Module):
             )
         # q(<x>_g) for every grade as one (n + 1, dim) x (dim, channels * items) matrix product.
         q = torch.matmul(alg.table("grade_square_matrix", x_t), (x_t * x_t).flatten(1)).view(-1, *x_t.shape[1:])
-        norms = (q * q + 1e-16) ** 0.25
+        norms = torch.sqrt(torch.sqrt(q * q + 1e-16))
         scale = torch.reciprocal(torch.sigmoid(self.a).T.unsqueeze(-1) * (norms - 1.0) + 1.0)
         return x_t * scale.index_select(0, alg.table("blade_grades", x_t))
 

@@ -85,8 +85,19 @@ class SteerableGeometricProduct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(x, self.algebra, self.channels, "SteerableGeometricProduct")
         alg, lead = self.algebra, x.shape[:-2]
-        # One transpose in and one out: every step below runs on blade-major (dim, channels, items) tensors.
+        # One transpose in and one out: every step in between runs on blade-major (dim, channels, items) tensors.
         x_t = x.reshape(-1, self.channels, alg.dim).permute(2, 1, 0).contiguous()
+        y_t = self.forward_blade_major(x_t)
+        return y_t.permute(2, 1, 0).reshape(*lead, self.channels, alg.dim).contiguous()
+
+    def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The same map on blade-major features ``(dim, channels, items)``."""
+        alg = self.algebra
+        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
+            raise ValueError(
+                f"SteerableGeometricProduct.forward_blade_major: expected ({alg.dim}, {self.channels}, items), "
+                f"found {tuple(x_t.shape)}"
+            )
         right_t = self.linear_right.forward_blade_major(x_t)
         if self.normalization is not None:
             right_t = self.normalization.forward_blade_major(right_t)
@@ -102,7 +113,7 @@ class SteerableGeometricProduct(nn.Module):
             y_t = torch.baddbmm(y_t, weight, x_t)
             if self.linear_left.bias is not None:
                 y_t[0] += self.linear_left.bias.unsqueeze(-1) * scale
-        return y_t.permute(2, 1, 0).reshape(*lead, self.channels, alg.dim).contiguous()
+        return y_t
 
     def extra_repr(self) -> str:
         return (
