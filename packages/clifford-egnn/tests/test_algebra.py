@@ -357,6 +357,7 @@ def test_path_weighted_product_matches_a_plain_gather(
     ragged last one when the block size is made small) and their gradients."""
     if block_elements is not None:
         monkeypatch.setattr(algebra_module, "_CPU_BLOCK_ELEMENTS", block_elements)
+        monkeypatch.setattr(algebra_module, "_CPU_VECTORISED_ELEMENTS", 0)
     alg = CliffordAlgebra(metric)
     if block_elements is not None:
         assert len(algebra_module._item_blocks(torch.empty(alg.dim, 3, items))) > 2

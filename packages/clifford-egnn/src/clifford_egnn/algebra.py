@@ -538,10 +538,15 @@ class CliffordAlgebra:
         return (w / self.quadratic_form(w).sqrt()).to(matrix.dtype)
 
 
-#: On CPU the product runs over blocks of items with ``dim * channels * items`` of about this many elements, so
-#: that the temporaries of one left blade stay in a core's L2 cache (on the project's machine, blocks of ~2^18
-#: elements ran about 2x faster than whole passes over 2,000 x 28 multivectors at n = 5).
-_CPU_BLOCK_ELEMENTS = 2**18
+#: On CPU the product runs over blocks of items with ``dim * channels * items`` of at most this many elements, so
+#: that the temporaries of one left blade stay in cache. Measured on the project's 2-core machine (fwd+bwd, 28
+#: channels, 2,000 items): 2^19 beat 2^18 by 1.4x at n = 3 (one block, so no block copies) and 1.05x at n = 5; 2^20
+#: and whole passes were slower.
+_CPU_BLOCK_ELEMENTS = 2**19
+
+#: Inputs with ``dim * dim * channels * items`` up to this many elements build the whole ``(dim, dim, channels,
+#: items)`` intermediate at once (Python overhead dominates there).
+_CPU_VECTORISED_ELEMENTS = 2**18
 
 
 def _vectorised(t: torch.Tensor) -> bool:
@@ -550,7 +555,7 @@ def _vectorised(t: torch.Tensor) -> bool:
     Yes on CUDA (few large kernels win there) and for small inputs (Python overhead dominates); otherwise the
     CPU path loops over item blocks and left blades with two reused buffers.
     """
-    return t.is_cuda or t.numel() * t.shape[0] <= _CPU_BLOCK_ELEMENTS
+    return t.is_cuda or t.numel() * t.shape[0] <= _CPU_VECTORISED_ELEMENTS
 
 
 def _item_blocks(t: torch.Tensor) -> list[tuple[int, int]]:
