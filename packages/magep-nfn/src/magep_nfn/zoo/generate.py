@@ -63,9 +63,9 @@ class CNNZooSettings:
     networks_per_activation: int = 2000
     activations: tuple[str, ...] = ("relu", "tanh")
     optimizers: tuple[str, ...] = OPTIMIZERS
-    steps: int = 24
-    checkpoints: tuple[int, ...] = (12, 24)
-    batch_size: int = 8
+    steps: int = 300
+    checkpoints: tuple[int, ...] = (100, 200, 300)
+    batch_size: int = 16
     chunk_size: int = 100
     image_size: int = 28
     test_per_class: int = 30
