@@ -23,6 +23,7 @@ from clifford_egnn.algebra import CliffordAlgebra
 from clifford_egnn.models.egnn import GraphOutput, _aggregate, _check_aggregation
 from clifford_egnn.models.structure import HopStructure, StructureCache, validate_graph_inputs
 from clifford_egnn.nn import CEMLP, MVLinear
+from clifford_egnn.nn._layout import from_blade_major, to_blade_major
 from weightspace_core.scatter import scatter_mean
 
 __all__ = ["CGEGNN", "CGEGNNLayer"]
@@ -106,12 +107,12 @@ class CGEGNNLayer(nn.Module):
         node_features: torch.Tensor | None,
     ) -> torch.Tensor:
         h_t = self.forward_blade_major(
-            _blade_major(h),
+            to_blade_major(h),
             hop_edges,
-            [_blade_major(s) for s in edge_features],
-            None if node_features is None else _blade_major(node_features),
+            [to_blade_major(s) for s in edge_features],
+            None if node_features is None else to_blade_major(node_features),
         )
-        return _node_major(h_t)
+        return from_blade_major(h_t, h.shape[:-2])
 
     def forward_blade_major(
         self,
@@ -164,16 +165,6 @@ class CGEGNNLayer(nn.Module):
         if linear.bias is not None:
             z_t = z_t + linear.scalar_bias()
         return z_t
-
-
-def _blade_major(x: torch.Tensor) -> torch.Tensor:
-    """``(items, channels, dim)`` -> contiguous ``(dim, channels, items)``."""
-    return x.permute(2, 1, 0).contiguous()
-
-
-def _node_major(x_t: torch.Tensor) -> torch.Tensor:
-    """``(dim, channels, items)`` -> contiguous ``(items, channels, dim)``."""
-    return x_t.permute(2, 1, 0).contiguous()
 
 
 class CGEGNN(nn.Module):
@@ -368,12 +359,12 @@ class CGEGNN(nn.Module):
         node_features = alg.embed(h.unsqueeze(-1), 0) if self.in_scalars else None
 
         # Blade-major from here to the readout: one transpose in, one out.
-        hidden_t = _blade_major(hidden)
-        edge_features_t = [_blade_major(s) for s in edge_features]
-        node_features_t = None if node_features is None else _blade_major(node_features)
+        hidden_t = to_blade_major(hidden)
+        edge_features_t = [to_blade_major(s) for s in edge_features]
+        node_features_t = None if node_features is None else to_blade_major(node_features)
         for layer in self.layers:
             hidden_t = layer.forward_blade_major(hidden_t, structure.hop_edges, edge_features_t, node_features_t)
-        hidden = _node_major(hidden_t)
+        hidden = from_blade_major(hidden_t, hidden.shape[:-2])
 
         shift = alg.get_grade(self.position_readout(hidden), 1)
         positions = x + shift[:, 0] if self.out_vectors == 1 else x.unsqueeze(1) + shift

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from clifford_egnn.algebra import CliffordAlgebra
 from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._layout import from_blade_major, to_blade_major
 from clifford_egnn.nn.activation import MVSiLU
 from clifford_egnn.nn.linear import MVLinear
 from clifford_egnn.nn.normalization import MVLayerNorm
@@ -81,9 +82,7 @@ class CEMLP(nn.Module):
         check_features(x, self.algebra, self.in_channels, "CEMLP")
         # One transpose in and one out: every block runs on blade-major (dim, channels, items) tensors, where the
         # linear maps are batched matrix products over blades and the gates and norms index whole rows.
-        lead, dim = x.shape[:-2], self.algebra.dim
-        y_t = self.forward_blade_major(x.reshape(-1, self.in_channels, dim).permute(2, 1, 0).contiguous())
-        return y_t.permute(2, 1, 0).reshape(*lead, self.out_channels, dim).contiguous()
+        return from_blade_major(self.forward_blade_major(to_blade_major(x)), x.shape[:-2])
 
     @property
     def input_linear(self) -> MVLinear:

@@ -9,6 +9,7 @@ from torch import nn
 
 from clifford_egnn.algebra import CliffordAlgebra
 from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._layout import from_blade_major, to_blade_major
 from clifford_egnn.nn.linear import MVLinear
 from clifford_egnn.nn.normalization import MVGradeNorm
 
@@ -84,11 +85,8 @@ class SteerableGeometricProduct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(x, self.algebra, self.channels, "SteerableGeometricProduct")
-        alg, lead = self.algebra, x.shape[:-2]
         # One transpose in and one out: every step in between runs on blade-major (dim, channels, items) tensors.
-        x_t = x.reshape(-1, self.channels, alg.dim).permute(2, 1, 0).contiguous()
-        y_t = self.forward_blade_major(x_t)
-        return y_t.permute(2, 1, 0).reshape(*lead, self.channels, alg.dim).contiguous()
+        return from_blade_major(self.forward_blade_major(to_blade_major(x)), x.shape[:-2])
 
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
