@@ -98,5 +98,5 @@ def test_bad_input() -> None:
         MVLinear((1, 1, 1), 4, 5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive number of channels"):
         MVLinear(alg, 0, 5)
-    with pytest.raises(ValueError, match=r"expected \(8, 4, items\)"):
+    with pytest.raises(ValueError, match=r"expected blade-major \(8, 4, items\)"):
         layer.forward_blade_major(torch.randn(8, 3, 2))

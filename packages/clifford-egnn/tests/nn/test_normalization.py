@@ -77,5 +77,5 @@ def test_bad_input() -> None:
         MVLayerNorm(alg, 3)(torch.randn(2, 2, 4))
     with pytest.raises(ValueError, match=r"channels=3, dim=4"):
         MVGradeNorm(alg, 3)(torch.randn(2, 3, 5))
-    with pytest.raises(ValueError, match=r"expected \(4, 3, items\)"):
+    with pytest.raises(ValueError, match=r"expected blade-major \(4, 3, items\)"):
         MVGradeNorm(alg, 3).forward_blade_major(torch.randn(3, 4, 4))

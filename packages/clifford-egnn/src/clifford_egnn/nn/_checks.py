@@ -28,3 +28,9 @@ def check_features(x: torch.Tensor, algebra: CliffordAlgebra, channels: int, wha
             f"{what}: expected multivector features of shape (..., channels={channels}, dim={algebra.dim}), "
             f"found shape {tuple(x.shape)}"
         )
+
+
+def check_blade_major(x_t: torch.Tensor, algebra: CliffordAlgebra, channels: int, what: str) -> None:
+    """Check that ``x_t`` is blade-major ``(dim, channels, items)``."""
+    if x_t.ndim != 3 or x_t.shape[:2] != (algebra.dim, channels):
+        raise ValueError(f"{what}: expected blade-major ({algebra.dim}, {channels}, items), found {tuple(x_t.shape)}")

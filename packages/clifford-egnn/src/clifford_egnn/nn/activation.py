@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from clifford_egnn.algebra import CliffordAlgebra
-from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._checks import check_algebra, check_blade_major, check_channels, check_features
 
 __all__ = ["MVSiLU"]
 
@@ -59,10 +59,7 @@ class MVSiLU(nn.Module):
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
         alg = self.algebra
-        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
-            raise ValueError(
-                f"MVSiLU.forward_blade_major: expected ({alg.dim}, {self.channels}, items), found {tuple(x_t.shape)}"
-            )
+        check_blade_major(x_t, alg, self.channels, "MVSiLU.forward_blade_major")
         # q(<x>_g) of grades 1..n as one (n, dim) x (dim, channels * items) matrix product; grade 0 gates on x_0.
         q = torch.matmul(alg.table("grade_square_matrix", x_t)[1:], (x_t * x_t).flatten(1))
         invariants = torch.cat([x_t[:1], q.view(alg.n, *x_t.shape[1:])])

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from clifford_egnn.algebra import CliffordAlgebra
-from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._checks import check_algebra, check_blade_major, check_channels, check_features
 
 __all__ = ["MVLinear"]
 
@@ -90,11 +90,7 @@ class MVLinear(nn.Module):
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, in_channels, items)`` -> ``(dim, out_channels, items)``:
         one batched matrix product over blades, with the bias fused in."""
-        if x_t.ndim != 3 or x_t.shape[:2] != (self.algebra.dim, self.in_channels):
-            raise ValueError(
-                f"MVLinear.forward_blade_major: expected ({self.algebra.dim}, {self.in_channels}, items), "
-                f"found {tuple(x_t.shape)}"
-            )
+        check_blade_major(x_t, self.algebra, self.in_channels, "MVLinear.forward_blade_major")
         weight = self.expanded_weight().permute(2, 0, 1)
         if self.bias is None:
             return torch.matmul(weight, x_t)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from clifford_egnn.algebra import CliffordAlgebra
-from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._checks import check_algebra, check_blade_major, check_channels, check_features
 
 __all__ = ["MVGradeNorm", "MVLayerNorm"]
 
@@ -54,11 +54,7 @@ class MVLayerNorm(nn.Module):
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
         alg = self.algebra
-        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
-            raise ValueError(
-                f"MVLayerNorm.forward_blade_major: expected ({alg.dim}, {self.channels}, items), "
-                f"found {tuple(x_t.shape)}"
-            )
+        check_blade_major(x_t, alg, self.channels, "MVLayerNorm.forward_blade_major")
         # q(x) of every channel and item as one (1, dim) x (dim, channels * items) matrix product.
         q = torch.matmul(alg.table("blade_squares", x_t).unsqueeze(0), (x_t * x_t).flatten(1)).view(x_t.shape[1:])
         norm = torch.sqrt(torch.sqrt(q * q + 1e-16)).mean(0) + 1e-6
@@ -113,11 +109,7 @@ class MVGradeNorm(nn.Module):
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
         alg = self.algebra
-        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
-            raise ValueError(
-                f"MVGradeNorm.forward_blade_major: expected ({alg.dim}, {self.channels}, items), "
-                f"found {tuple(x_t.shape)}"
-            )
+        check_blade_major(x_t, alg, self.channels, "MVGradeNorm.forward_blade_major")
         # q(<x>_g) for every grade as one (n + 1, dim) x (dim, channels * items) matrix product.
         q = torch.matmul(alg.table("grade_square_matrix", x_t), (x_t * x_t).flatten(1)).view(-1, *x_t.shape[1:])
         norms = torch.sqrt(torch.sqrt(q * q + 1e-16))

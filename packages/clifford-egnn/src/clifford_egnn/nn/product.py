@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from clifford_egnn.algebra import CliffordAlgebra
-from clifford_egnn.nn._checks import check_algebra, check_channels, check_features
+from clifford_egnn.nn._checks import check_algebra, check_blade_major, check_channels, check_features
 from clifford_egnn.nn._layout import from_blade_major, to_blade_major
 from clifford_egnn.nn.linear import MVLinear
 from clifford_egnn.nn.normalization import MVGradeNorm
@@ -91,11 +91,7 @@ class SteerableGeometricProduct(nn.Module):
     def forward_blade_major(self, x_t: torch.Tensor) -> torch.Tensor:
         """The same map on blade-major features ``(dim, channels, items)``."""
         alg = self.algebra
-        if x_t.ndim != 3 or x_t.shape[:2] != (alg.dim, self.channels):
-            raise ValueError(
-                f"SteerableGeometricProduct.forward_blade_major: expected ({alg.dim}, {self.channels}, items), "
-                f"found {tuple(x_t.shape)}"
-            )
+        check_blade_major(x_t, alg, self.channels, "SteerableGeometricProduct.forward_blade_major")
         right_t = self.linear_right.forward_blade_major(x_t)
         if self.normalization is not None:
             right_t = self.normalization.forward_blade_major(right_t)
