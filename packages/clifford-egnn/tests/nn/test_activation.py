@@ -22,6 +22,17 @@ def test_equivariant(algebra, versor_act, randomise, features) -> None:
     assert_equivariant(layer, features(algebra, 3), versor_act, rtol=1e-10)
 
 
+def test_blade_major_path_is_equal_and_equivariant(algebra, versor_act, randomise, features) -> None:
+    layer = randomise(MVSiLU(algebra, 3)).double()
+    x = features(algebra, 3)
+
+    def blade_major(t: torch.Tensor) -> torch.Tensor:
+        return layer.forward_blade_major(t.permute(2, 1, 0).contiguous()).permute(2, 1, 0)
+
+    assert torch.allclose(blade_major(x), layer(x), atol=1e-12)
+    assert_equivariant(blade_major, x, versor_act, rtol=1e-10)
+
+
 def test_sensitivity_non_invariant_gate_breaks_equivariance(algebra, versor_act, randomise, features) -> None:
     broken = randomise(MVSiLU(_VectorGatedAlgebra(algebra.metric), 3))
     assert_sensitive(broken, features(algebra, 3), versor_act, None)

@@ -28,6 +28,18 @@ def test_sensitivity(algebra, versor_act, randomise, features) -> None:
     assert_sensitive(broken, features(algebra, 3), versor_act, None)
 
 
+def test_projected_blade_major_path_equals_forward(algebra, randomise, features) -> None:
+    """The blade-major path, with and without ``projected=True`` (what CG-EGNN's messages use), equals the blocks
+    applied one after another in the public node-major layout."""
+    mlp = randomise(CEMLP(algebra, 3, 5, 2)).double()
+    x = features(algebra, 3)
+    reference = mlp.layers(x)
+    x_t = x.permute(2, 1, 0).contiguous()
+    projected = mlp.forward_blade_major(mlp.input_linear.forward_blade_major(x_t), projected=True)
+    assert torch.allclose(mlp(x), reference, atol=1e-12)
+    assert torch.allclose(projected.permute(2, 1, 0), reference, atol=1e-12)
+
+
 def test_structure() -> None:
     alg = CliffordAlgebra((1, 1, 1))
     mlp = CEMLP(alg, 3, 16, 2, num_layers=3)

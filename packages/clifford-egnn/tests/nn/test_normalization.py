@@ -40,6 +40,17 @@ def test_layer_norm_equation() -> None:
     assert torch.allclose(layer(x), layer.a[:, None] * x / mean_norm[..., None], atol=1e-12)
 
 
+def test_layer_norm_blade_major_path_is_equal_and_equivariant(algebra, versor_act, randomise, features) -> None:
+    layer = randomise(MVLayerNorm(algebra, 3)).double()
+    x = features(algebra, 3)
+
+    def blade_major(t: torch.Tensor) -> torch.Tensor:
+        return layer.forward_blade_major(t.permute(2, 1, 0).contiguous()).permute(2, 1, 0)
+
+    assert torch.allclose(blade_major(x), layer(x), atol=1e-12)
+    assert_equivariant(blade_major, x, versor_act, rtol=1e-10)
+
+
 def test_grade_norm_equivariant(algebra, versor_act, randomise, features) -> None:
     layer = randomise(MVGradeNorm(algebra, 3))
     assert_equivariant(layer, features(algebra, 3), versor_act, rtol=1e-10)

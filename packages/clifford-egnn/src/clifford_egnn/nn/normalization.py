@@ -57,7 +57,7 @@ class MVLayerNorm(nn.Module):
         check_blade_major(x_t, alg, self.channels, "MVLayerNorm.forward_blade_major")
         # q(x) of every channel and item as one (1, dim) x (dim, channels * items) matrix product.
         q = torch.matmul(alg.table("blade_squares", x_t).unsqueeze(0), (x_t * x_t).flatten(1)).view(x_t.shape[1:])
-        norm = torch.sqrt(torch.sqrt(q * q + 1e-16)).mean(0) + 1e-6
+        norm = alg.smooth_abs_sqrt(q).mean(0) + 1e-6
         return x_t * (self.a.unsqueeze(-1) / norm)
 
     def extra_repr(self) -> str:
@@ -112,7 +112,7 @@ class MVGradeNorm(nn.Module):
         check_blade_major(x_t, alg, self.channels, "MVGradeNorm.forward_blade_major")
         # q(<x>_g) for every grade as one (n + 1, dim) x (dim, channels * items) matrix product.
         q = torch.matmul(alg.table("grade_square_matrix", x_t), (x_t * x_t).flatten(1)).view(-1, *x_t.shape[1:])
-        norms = torch.sqrt(torch.sqrt(q * q + 1e-16))
+        norms = alg.smooth_abs_sqrt(q)
         scale = torch.reciprocal(torch.sigmoid(self.a).T.unsqueeze(-1) * (norms - 1.0) + 1.0)
         return x_t * scale.index_select(0, alg.table("blade_grades", x_t))
 
