@@ -9,7 +9,16 @@ import pytest
 import torch
 from torch import nn
 
-from magep_nfn.models import BACKBONES, GeneralizationPredictor, INRClassifier, InvariantModel, WeightEditor
+from magep_nfn.models import (
+    BACKBONES,
+    GeneralizationPredictor,
+    INRClassifier,
+    InvariantModel,
+    WeightEditor,
+    equivariant_stack,
+    stack_nonlinearity,
+)
+from magep_nfn.nn import ScaleEquivariantReLU, SignEquivariantTanh
 from weightspace_core import NetworkSpec, WeightSpace
 from weightspace_core.groups import sample_monomial
 from weightspace_core.testing import (
@@ -50,14 +59,26 @@ def test_scale_model_is_not_sign_invariant(backbone: str, spec: NetworkSpec, mak
     assert_sensitive(model, make_ws(spec, batch=3, channels=1), g.act, min_error=1e-4)
 
 
+@pytest.mark.parametrize("group", ["scale", "sign"])
 @pytest.mark.parametrize("backbone", ["np", "hnp", "stat"])
-def test_permutation_backbones_invariant_and_not_scale_invariant(
-    backbone: str, spec: NetworkSpec, make_ws, gen
+def test_permutation_backbones_invariant_and_not_scale_or_sign_invariant(
+    backbone: str, group: str, spec: NetworkSpec, make_ws, gen
 ) -> None:
-    model = _invariant_model("generalization", spec, backbone, "scale")
+    model = _invariant_model("generalization", spec, backbone, group)
     ws = make_ws(spec, batch=3, channels=1)
     assert_invariant(model, ws, sample_monomial(spec, "permutation", generator=gen(2)).act, rtol=RTOL)
-    assert_sensitive(model, ws, sample_monomial(spec, "scale", generator=gen(3)).act, min_error=1e-4)
+    assert_sensitive(model, ws, sample_monomial(spec, group, generator=gen(3)).act, min_error=1e-4)
+
+
+@pytest.mark.parametrize("backbone", ["np", "hnp"])
+def test_permutation_backbones_use_relu_for_either_group(backbone: str, spec: NetworkSpec) -> None:
+    """tanh would add no symmetry to a permutation-only backbone: it keeps NFN's ReLU for the sign group too,
+    while the monomial backbones switch to tanh."""
+    for group in ("scale", "sign"):
+        stack = equivariant_stack(spec, backbone, [1, 3, 3], group, generator=torch.Generator().manual_seed(0))
+        assert [type(m) for m in stack[1::2]] == [ScaleEquivariantReLU, ScaleEquivariantReLU]
+    assert isinstance(stack_nonlinearity("magep", "sign"), SignEquivariantTanh)
+    assert isinstance(stack_nonlinearity("monomial", "sign"), SignEquivariantTanh)
 
 
 def test_flat_mlp_backbone_respects_nothing(spec: NetworkSpec, make_ws, gen) -> None:

@@ -7,11 +7,13 @@ Each is built with MAGEP or any baseline backbone by one argument (``backbone="m
 from magep_nfn.models.tasks import (
     BACKBONES,
     EQUIVARIANT_BACKBONES,
+    PERMUTATION_BACKBONES,
     GeneralizationPredictor,
     INRClassifier,
     InvariantModel,
     WeightEditor,
     equivariant_stack,
+    stack_nonlinearity,
 )
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "GeneralizationPredictor",
     "INRClassifier",
     "InvariantModel",
+    "PERMUTATION_BACKBONES",
     "WeightEditor",
     "equivariant_stack",
+    "stack_nonlinearity",
 ]

@@ -18,7 +18,10 @@ name          equivariant layers / invariant head                  exact symmetr
 ============  ===================================================  =====================================
 
 ``group`` is ``"scale"`` (ReLU between equivariant layers: positive scalings, for ReLU networks) or ``"sign"``
-(tanh: signs, for tanh and sine networks). The MLP on invariant features always uses ReLU: its input is invariant.
+(tanh: signs, for tanh and sine networks); it sets the nonlinearity between the layers of ``magep`` and
+``monomial``. ``hnp`` and ``np`` are equivariant to permutations only, which every pointwise nonlinearity keeps, so
+they always use ReLU, as NFN does: tanh would add no symmetry to them. The MLP on invariant features always uses
+ReLU: its input is invariant.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from magep_nfn.nn import (
     NPLinear,
     NPPool,
     StatFeatures,
+    WeightSpaceActivation,
     activation_for_group,
     mlp,
 )
@@ -52,11 +56,15 @@ __all__ = [
     "GeneralizationPredictor",
     "INRClassifier",
     "InvariantModel",
+    "PERMUTATION_BACKBONES",
     "WeightEditor",
     "equivariant_stack",
+    "stack_nonlinearity",
 ]
 
 EQUIVARIANT_BACKBONES = ("magep", "monomial", "hnp", "np")
+#: Backbones equivariant to permutations only: their nonlinearity is ReLU whatever the group.
+PERMUTATION_BACKBONES = ("hnp", "np")
 BACKBONES = (*EQUIVARIANT_BACKBONES, "stat", "mlp")
 
 
@@ -84,6 +92,17 @@ def _equivariant_layer(
     return NPLinear(spec, d, e, generator=generator)
 
 
+def stack_nonlinearity(backbone: str, group: str) -> WeightSpaceActivation:
+    """The nonlinearity between the equivariant layers of ``backbone``: the one of ``group`` (ReLU for ``"scale"``,
+    tanh for ``"sign"``) for ``magep`` and ``monomial``, ReLU for the permutation-only ``hnp`` and ``np``.
+
+    >>> type(stack_nonlinearity("magep", "sign")).__name__, type(stack_nonlinearity("np", "sign")).__name__
+    ('SignEquivariantTanh', 'ScaleEquivariantReLU')
+    """
+    activation_for_group(group)
+    return activation_for_group("scale" if backbone in PERMUTATION_BACKBONES else group)
+
+
 def equivariant_stack(
     spec: NetworkSpec,
     backbone: str,
@@ -95,7 +114,7 @@ def equivariant_stack(
     learn_psi: bool = True,
     generator: torch.Generator | None = None,
 ) -> nn.Sequential:
-    """Equivariant layers ``channels[0] -> channels[1] -> ...`` with the group's nonlinearity between them.
+    """Equivariant layers ``channels[0] -> channels[1] -> ...`` with :func:`stack_nonlinearity` between them.
 
     Parameters
     ----------
@@ -104,7 +123,7 @@ def equivariant_stack(
     channels:
         at least two channel counts; ``len(channels) - 1`` layers.
     group:
-        ``"scale"`` (ReLU) or ``"sign"`` (tanh).
+        ``"scale"`` (ReLU) or ``"sign"`` (tanh; ``hnp`` and ``np`` keep ReLU).
     final_activation:
         whether the last layer is followed by the nonlinearity too.
     normalize, learn_psi:
@@ -126,7 +145,7 @@ def equivariant_stack(
     for i, (d, e) in enumerate(itertools.pairwise(channels)):
         modules.append(_equivariant_layer(backbone, spec, d, e, normalize, learn_psi, generator))
         if final_activation or i < len(channels) - 2:
-            modules.append(activation_for_group(group))
+            modules.append(stack_nonlinearity(backbone, group))
     return nn.Sequential(*modules)
 
 
@@ -134,7 +153,7 @@ class InvariantModel(nn.Module):
     r"""Weights -> ``(B, out_features)``: equivariant layers, an invariant head, then an MLP.
 
     ``y = MLP(Head(Stack(U)))`` where ``Stack`` is ``num_layers`` equivariant layers of ``hidden_channels``
-    (nonlinearity of ``group`` after each), and ``Head`` is :class:`MAGEPInvariant` (to ``invariant_features``
+    (:func:`stack_nonlinearity` after each), and ``Head`` is :class:`MAGEPInvariant` (to ``invariant_features``
     outputs), :class:`MonomialInvariantPool`, :class:`HNPPool` or :class:`NPPool` for the equivariant backbones;
     ``stat`` is ``MLP(StatFeatures(U))`` and ``mlp`` is :class:`FlatMLP`. Invariant to the group of the
     backbone's row in the module table.
@@ -290,7 +309,7 @@ class WeightEditor(nn.Module):
     r"""Edit a network's weights: WeightSpace ``(B, 1)`` to WeightSpace ``(B, 1)`` of the same spec.
 
     ``U' = U + gamma * NFN(U)``, ``gamma`` a learnable scalar (init ``gamma_init``) and ``NFN`` ``num_layers``
-    equivariant layers ``1 -> hidden_channels -> ... -> 1`` with the group's nonlinearity between them (none
+    equivariant layers ``1 -> hidden_channels -> ... -> 1`` with :func:`stack_nonlinearity` between them (none
     after the last). Equivariant: ``U'(g U) = g U'(U)`` for the group of the backbone (module table). The
     ``mlp`` backbone predicts the update as a flat vector (no symmetry); ``stat`` cannot produce weights and is
     refused.
