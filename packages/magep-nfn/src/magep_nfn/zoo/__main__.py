@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     inr.add_argument("--steps", type=int, default=e.steps)
     inr.add_argument("--lr", type=float, default=e.lr)
     inr.add_argument("--chunk-size", type=int, default=e.chunk_size)
-    inr.add_argument("--independent-init", action="store_true", help="a fresh initial draw per SIREN")
+    inr.add_argument("--shared-init", action="store_true", help="one initial draw for every SIREN")
     info = sub.add_parser("info", help="print a zoo's manifest and progress")
     info.add_argument("root")
     args = parser.parse_args(argv)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             lr=args.lr,
             chunk_size=args.chunk_size,
             seed=args.seed,
-            shared_init=not args.independent_init,
+            shared_init=args.shared_init,
         )
         report = generate_inr_zoo(args.root, settings_inr, **common_kw)
     print(
