@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from magep_nfn.data import load_cnn_zoo, load_inr_zoo, load_small_cnn_zoo, split_indices
+from weightspace_core import WeightSpace
 
 __all__ = ["GeneralizationDataModule", "INRDataModule", "subsample"]
 
@@ -108,7 +109,15 @@ class GeneralizationDataModule(_ZooDataModule):
 
 class INRDataModule(_ZooDataModule):
     """SIREN weights -> class label (``task="classification"``) or -> dilated image (``task="editing"``), from a
-    zoo written by ``python -m magep_nfn.zoo inr``; seeded train/validation/test split."""
+    zoo written by ``python -m magep_nfn.zoo inr``; seeded train/validation/test split.
+
+    ``standardize`` (classification only): divide every weight and bias tensor ``W^(i)``, ``b^(i)`` of every
+    network by that tensor's root mean square over the training networks (:attr:`scales`). SIREN layers differ in
+    scale by more than ten times (hidden weights about 0.02, first-layer weights about 0.3), which leaves the
+    polynomial and pooled features of the weight-space models nearly constant across networks. One positive
+    constant per tensor commutes with every permutation, scaling and sign, so every backbone keeps its symmetry.
+    Editing keeps raw weights: its edited SIRENs are rendered.
+    """
 
     def __init__(
         self,
@@ -121,12 +130,15 @@ class INRDataModule(_ZooDataModule):
         allow_incomplete: bool = False,
         batch_size: int = 64,
         num_workers: int = 0,
+        standardize: bool = True,
     ) -> None:
         super().__init__(batch_size, num_workers)
         if task not in ("classification", "editing"):
             raise ValueError(f"INRDataModule: expected task 'classification' or 'editing', found {task!r}")
         self.save_hyperparameters()
         self.num_networks = 0
+        self.scales: list[float] | None = None
+        self.scale_vector: torch.Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -142,4 +154,28 @@ class INRDataModule(_ZooDataModule):
         perm = np.random.default_rng([h.split_seed, 12]).permutation(n)
         n_test, n_val = round(h.test_fraction * n), round(h.val_fraction * n)
         parts = {"test": perm[:n_test], "val": perm[n_test : n_test + n_val], "train": perm[n_test + n_val :]}
+        if h.standardize and h.task == "classification":
+            self.scale_vector = self._tensor_scales(
+                WeightSpace.unflatten(flat[np.sort(parts["train"])], zoo.weights.spec)
+            )
+            flat = flat / self.scale_vector
         self.splits = {k: TensorDataset(flat[np.sort(v)], target[np.sort(v)]) for k, v in parts.items()}
+
+    def raw_weights(self, split: str) -> torch.Tensor:
+        """The flat weights ``(N, P)`` of ``split`` as the zoo stores them (standardisation undone)."""
+        flat = self.splits[split].tensors[0]
+        return flat if self.scale_vector is None else flat * self.scale_vector
+
+    def _tensor_scales(self, train: WeightSpace) -> torch.Tensor:
+        """The root mean square of each weight and bias tensor over ``train``, broadcast to a flat ``(P,)``."""
+        tensors = [*train.weights, *train.biases]
+        rms = [float(t.double().pow(2).mean().sqrt()) for t in tensors]
+        if not all(r > 0 for r in rms):
+            raise ValueError(f"INRDataModule: a weight or bias tensor is zero in every training network: rms {rms}")
+        self.scales = rms
+        ones = train[:1].map(torch.ones_like)
+        k = len(train.weights)
+        scaled = WeightSpace(
+            [w * r for w, r in zip(ones.weights, rms[:k])], [b * r for b, r in zip(ones.biases, rms[k:])]
+        )
+        return scaled.flatten()[0].to(train.weights[0].dtype)

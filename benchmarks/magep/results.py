@@ -133,6 +133,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--max-networks", type=int, default=None, help="seeded subset of each zoo (budget)")
     parser.add_argument("--hidden-channels", type=int, default=8)
+    parser.add_argument(
+        "--num-layers", type=int, default=None, help="equivariant layers (default: each task module's own)"
+    )
+    parser.add_argument(
+        "--no-standardize",
+        action="store_true",
+        help="INR classification on raw weights (default: each tensor divided by its training RMS)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--cnn-zoo", default="benchmarks/data/magep/cnn_zoo")
     parser.add_argument("--inr-zoo", default="benchmarks/data/magep/inr_zoo")
@@ -148,17 +156,21 @@ def main(argv: list[str] | None = None) -> None:
         "epochs": args.epochs,
         "max_networks": args.max_networks,
         "hidden_channels": args.hidden_channels,
+        "num_layers": args.num_layers,
+        "standardize_inr_inputs": not args.no_standardize,
         "batch_size": args.batch_size,
         "augment_scale": args.augment_scale,
         "seed": args.seed,
         "lr": args.lr,
     }
-    common = {
+    common: dict[str, Any] = {
         "hidden_channels": args.hidden_channels,
         "augment_scale": args.augment_scale,
         "seed": args.seed,
         "lr": args.lr,
     }
+    if args.num_layers is not None:
+        common["num_layers"] = args.num_layers
 
     if "zoo" in args.tasks and "generalization" not in args.tasks:
         zoo_report(args.cnn_zoo, args.allow_incomplete)
@@ -230,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
                 batch_size=args.batch_size,
                 split_seed=args.seed,
                 allow_incomplete=args.allow_incomplete,
+                standardize=not args.no_standardize,
             )
             if task == "inr_classification":
                 module = INRClassificationModule(backbone, **common)
@@ -238,7 +251,14 @@ def main(argv: list[str] | None = None) -> None:
             metrics, module = _fit_and_test(task, module, data, args.epochs, f"{task}_{backbone}")
             rows[backbone] = metrics
             extra["splits"] = {k: len(v) for k, v in data.splits.items()}
+            if data.scales is not None:
+                k = len(data.scales) // 2
+                names = [f"W{i + 1}" for i in range(k)] + [f"b{i + 1}" for i in range(k)]
+                extra["input_rms_per_tensor"] = dict(zip(names, data.scales))
             print(f"{task} {backbone}: {metrics}", flush=True)
+        if task == "inr_classification":
+            extra["probes"] = _inr_probes(data)
+            print(f"inr_classification probes: {extra['probes']}", flush=True)
         if task == "editing":
             extra["unedited_test_mse"] = _unedited_mse(data)
             table = _table(
@@ -251,6 +271,41 @@ def main(argv: list[str] | None = None) -> None:
         write_results(
             f"magep_{task}", {"budget": budget, "zoo": args.inr_zoo, **extra, "results": rows, "table": table}
         )
+
+
+def _inr_probes(data: INRDataModule) -> dict[str, Any]:
+    """Test accuracy of logistic regressions (fitted on the training split) on fixed features of the SIRENs: what
+    class signal the split carries, for reading the backbones' accuracies.
+
+    ``rendered``: the 28x28 image each SIREN computes (its function, invariant to every weight symmetry; an upper
+    reference); ``last_layer_magnitudes``: mean ``|W3|`` and mean ``W3^2`` over the 32 output weights, and ``b3``
+    (invariant to permutations and signs, even in the weights).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from magep_nfn.zoo import siren_spec, stacked_siren
+    from magep_nfn.zoo.inr import coordinate_grid
+    from weightspace_core import WeightSpace
+
+    def features(split: str) -> dict[str, np.ndarray]:
+        ws = WeightSpace.unflatten(data.raw_weights(split).double(), siren_spec())
+        with torch.no_grad():
+            rendered = stacked_siren([t[:, 0] for t in ws.tensors()], coordinate_grid(28).double())[..., 0]
+        w_last = ws.weights[-1].reshape(ws.batch_size, -1)
+        magnitudes = torch.stack(
+            [w_last.abs().mean(1), w_last.pow(2).mean(1), ws.biases[-1].reshape(ws.batch_size)], dim=1
+        )
+        return {"rendered": rendered.numpy(), "last_layer_magnitudes": magnitudes.numpy()}
+
+    train, test = features("train"), features("test")
+    y_train, y_test = (data.splits[k].tensors[1].numpy() for k in ("train", "test"))
+    out: dict[str, Any] = {"method": "logistic regression (standardised features), train split -> test split"}
+    for name in train:
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+        out[name] = float(clf.fit(train[name], y_train).score(test[name], y_test))
+    return out
 
 
 def _unedited_mse(data: INRDataModule) -> float:

@@ -90,3 +90,28 @@ def test_augmentation_keeps_the_function_and_moves_the_weights() -> None:
         before = ws[i].load_into(SmallCNN("relu").double())(x)
         after = moved[i].load_into(SmallCNN("relu").double())(x)
         torch.testing.assert_close(after, before, rtol=1e-8, atol=1e-10)
+
+
+def test_inr_standardization_gives_unit_rms_tensors_from_the_training_split(zoos: dict[str, Path]) -> None:
+    from benchmarks.magep.data import INRDataModule
+    from magep_nfn.zoo import siren_spec
+
+    raw = INRDataModule(str(zoos["inr"]), standardize=False)
+    scaled = INRDataModule(str(zoos["inr"]))
+    raw.setup()
+    scaled.setup()
+    assert raw.scales is None
+    assert scaled.scales is not None
+    assert len(scaled.scales) == 6
+    train = WeightSpace.unflatten(scaled.splits["train"].tensors[0].double(), siren_spec())
+    for t in (*train.weights, *train.biases):
+        assert abs(float(t.pow(2).mean().sqrt()) - 1.0) < 1e-5
+    # One constant per tensor, the same for every split: the test networks are scaled by the training RMS.
+    raw_test = WeightSpace.unflatten(raw.splits["test"].tensors[0].double(), siren_spec())
+    test = WeightSpace.unflatten(scaled.splits["test"].tensors[0].double(), siren_spec())
+    for r, t, s in zip((*raw_test.weights, *raw_test.biases), (*test.weights, *test.biases), scaled.scales):
+        torch.testing.assert_close(t * s, r, rtol=1e-5, atol=1e-7)
+    assert torch.equal(raw.splits["test"].tensors[1], scaled.splits["test"].tensors[1])
+    editing = INRDataModule(str(zoos["inr"]), task="editing")
+    editing.setup()
+    assert editing.scales is None
