@@ -109,7 +109,7 @@ def measure(threads: int, repeats: int) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument(
         "--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts to measure (2: both cores)"
     )
