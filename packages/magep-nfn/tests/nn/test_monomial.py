@@ -44,6 +44,16 @@ def test_pool_without_normalisation_is_not_scale_invariant(spec: NetworkSpec, ma
     assert_sensitive(lambda ws: pool.pool(ws), make_ws(spec, channels=3), g.act)
 
 
+def test_sign_pool_is_not_scale_invariant_but_keeps_magnitudes(spec: NetworkSpec, make_ws, gen) -> None:
+    """The sign pool removes signs only: a positive scaling moves it, and so does a global change of magnitude,
+    which the scale pool's normalisation removes."""
+    ws = make_ws(spec, channels=3)
+    g = sample_monomial(spec, "scale", generator=gen(2))
+    assert_sensitive(MonomialInvariantPool(spec, 3, group="sign"), ws, g.act)
+    assert_sensitive(MonomialInvariantPool(spec, 3, group="sign"), ws, lambda w: w * 2.0)
+    assert_invariant(MonomialInvariantPool(spec, 3, group="scale"), ws, lambda w: w * 2.0, rtol=RTOL)
+
+
 def test_linear_is_the_degree_one_part_of_magep(make_ws, gen) -> None:
     """MAGEPLinear with the polynomial coefficients zeroed computes MonomialLinear (same maps, same order)."""
     spec = NetworkSpec.mlp([3, 7, 5, 9, 4, 2])

@@ -2,8 +2,8 @@
 
 The group is the hidden-neuron monomial group of :mod:`magep_nfn.nn.magep` (``g_0 = g_L = I``). The equivariant
 linear layer is exactly the degree-one part of :class:`~magep_nfn.nn.MAGEPLinear`; the invariant pool removes the
-group by a per-entry L2 normalisation across channels (positive scalings; signs are removed by an absolute value
-first), then applies a learnable affine map and hidden-neuron permutation (HNP) mean pooling.
+scaling or sign part of the group per entry (positive scalings by an L2 normalisation across channels, signs by an
+absolute value), then applies a learnable affine map and hidden-neuron permutation (HNP) mean pooling.
 """
 
 from __future__ import annotations
@@ -68,13 +68,16 @@ class MonomialInvariantPool(nn.Module):
 
     Per entry ``x`` (the ``d``-vector of channels at one weight or bias position, kernel positions included):
 
-    ``x -> gamma * x / ||x|| + beta`` (``group="scale"``) or ``gamma * |x| / || |x| || + beta`` (``group="sign"``),
+    ``x -> gamma * x / ||x|| + beta`` (``group="scale"``) or ``x -> gamma * |x| + beta`` (``group="sign"``),
 
     with learnable per-channel ``gamma``, ``beta`` (init 1, 0), followed by :class:`HNPPool`. A positive scaling
     multiplies every channel of an entry by the same positive factor, which the normalisation removes; a sign
-    flip is removed by the absolute value; HNP pooling removes the hidden permutations. Exactly invariant (the
-    squared norm is floored at 1e-30 only to keep an all-zero entry finite). With one channel the normalised entries
-    are all 1 (or sign): use it after equivariant layers with several channels.
+    flip is removed by the absolute value, which keeps the entry's magnitude: the sign group does not change
+    magnitudes, so normalising them away as well would discard invariant information (the size of each weight,
+    which is most of what an INR's weights say about its image). HNP pooling removes the hidden permutations.
+    Exactly invariant (the squared norm is floored at 1e-30 only to keep an all-zero entry finite). With one
+    channel the scale-normalised entries are all 1 (or sign): use it after equivariant layers with several
+    channels.
 
     Examples
     --------
@@ -108,9 +111,10 @@ class MonomialInvariantPool(nn.Module):
     def _normalise(self, t: torch.Tensor) -> torch.Tensor:
         if self.group == "sign":
             t = t.abs()
-        norm = t.pow(2).sum(dim=1, keepdim=True).clamp_min(_TINY_SQ).sqrt()
+        else:
+            t = t / t.pow(2).sum(dim=1, keepdim=True).clamp_min(_TINY_SQ).sqrt()
         shape = (1, -1) + (1,) * (t.ndim - 2)
-        return self.gamma.view(shape) * (t / norm) + self.beta.view(shape)
+        return self.gamma.view(shape) * t + self.beta.view(shape)
 
     def forward(self, ws: WeightSpace) -> torch.Tensor:
         check_input(ws, self.spec, self.in_channels, type(self).__name__)
