@@ -109,7 +109,12 @@ class GeneralizationDataModule(_ZooDataModule):
 
 class INRDataModule(_ZooDataModule):
     """SIREN weights -> class label (``task="classification"``) or -> dilated image (``task="editing"``), from a
-    zoo written by ``python -m magep_nfn.zoo inr``; seeded train/validation/test split.
+    zoo written by ``python -m magep_nfn.zoo inr``; a seeded train/validation/test split of the digits.
+
+    The split is by digit: every SIREN of a digit lies in the digit's split, so no image is seen in training and
+    tested. Training uses the first ``train_copies`` SIRENs of each training digit (all the zoo has if None:
+    NFN's augmentation by independently initialised copies); validation and test use copy 0 only, one SIREN per
+    digit, whatever the zoo holds.
 
     ``standardize`` (classification only): divide every weight and bias tensor ``W^(i)``, ``b^(i)`` of every
     network by that tensor's root mean square over the training networks (:attr:`scales`). SIREN layers differ in
@@ -117,6 +122,8 @@ class INRDataModule(_ZooDataModule):
     polynomial and pooled features of the weight-space models nearly constant across networks. One positive
     constant per tensor commutes with every permutation, scaling and sign, so every backbone keeps its symmetry.
     Editing keeps raw weights: its edited SIRENs are rendered.
+
+    ``max_networks`` caps the number of digits (a seeded subset, each with its copies).
     """
 
     def __init__(
@@ -127,6 +134,7 @@ class INRDataModule(_ZooDataModule):
         test_fraction: float = 0.2,
         val_fraction: float = 0.1,
         max_networks: int | None = None,
+        train_copies: int | None = None,
         allow_incomplete: bool = False,
         batch_size: int = 64,
         num_workers: int = 0,
@@ -135,8 +143,10 @@ class INRDataModule(_ZooDataModule):
         super().__init__(batch_size, num_workers)
         if task not in ("classification", "editing"):
             raise ValueError(f"INRDataModule: expected task 'classification' or 'editing', found {task!r}")
+        if train_copies is not None and train_copies < 1:
+            raise ValueError(f"INRDataModule: expected train_copies >= 1 or None, found {train_copies}")
         self.save_hyperparameters()
-        self.num_networks = 0
+        self.num_networks = self.num_digits = self.train_copies_found = 0
         self.scales: list[float] | None = None
         self.scale_vector: torch.Tensor | None = None
 
@@ -145,21 +155,33 @@ class INRDataModule(_ZooDataModule):
             return
         h = self.hparams
         zoo = load_inr_zoo(h.root, allow_incomplete=h.allow_incomplete)
-        keep = torch.as_tensor(subsample(len(zoo), h.max_networks, h.split_seed))
-        flat = zoo.weights.flatten()[keep]
-        assert zoo.dilated is not None
-        target = zoo.labels[keep] if h.task == "classification" else zoo.dilated[keep].reshape(len(keep), -1)
-        self.num_networks = len(keep)
-        n = len(keep)
+        copy = zoo.metrics["copy"].to_numpy()
+        image = zoo.metrics["image_index"].to_numpy()
+        digits = image[copy == 0]
+        digits = digits[subsample(len(digits), h.max_networks, h.split_seed)]
+        n = len(digits)
         perm = np.random.default_rng([h.split_seed, 12]).permutation(n)
         n_test, n_val = round(h.test_fraction * n), round(h.val_fraction * n)
-        parts = {"test": perm[:n_test], "val": perm[n_test : n_test + n_val], "train": perm[n_test + n_val :]}
+        split_digits = {
+            "test": digits[perm[:n_test]],
+            "val": digits[perm[n_test : n_test + n_val]],
+            "train": digits[perm[n_test + n_val :]],
+        }
+        max_copy = np.inf if h.train_copies is None else h.train_copies - 1
+        rows = {
+            k: np.flatnonzero(np.isin(image, v) & (copy <= (max_copy if k == "train" else 0)))
+            for k, v in split_digits.items()
+        }
+        flat = zoo.weights.flatten()
+        assert zoo.dilated is not None
+        target = zoo.labels if h.task == "classification" else zoo.dilated.reshape(len(zoo), -1)
+        self.num_networks = sum(len(r) for r in rows.values())
+        self.num_digits = n
+        self.train_copies_found = int(copy[rows["train"]].max()) + 1 if len(rows["train"]) else 0
         if h.standardize and h.task == "classification":
-            self.scale_vector = self._tensor_scales(
-                WeightSpace.unflatten(flat[np.sort(parts["train"])], zoo.weights.spec)
-            )
+            self.scale_vector = self._tensor_scales(WeightSpace.unflatten(flat[rows["train"]], zoo.weights.spec))
             flat = flat / self.scale_vector
-        self.splits = {k: TensorDataset(flat[np.sort(v)], target[np.sort(v)]) for k, v in parts.items()}
+        self.splits = {k: TensorDataset(flat[r], target[r]) for k, r in rows.items()}
 
     def raw_weights(self, split: str) -> torch.Tensor:
         """The flat weights ``(N, P)`` of ``split`` as the zoo stores them (standardisation undone)."""

@@ -141,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="INR classification on raw weights (default: each tensor divided by its training RMS)",
     )
+    parser.add_argument(
+        "--train-copies",
+        type=int,
+        default=None,
+        help="INR tasks: SIRENs per training digit (default: every copy the zoo holds; 1: no augmentation)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--cnn-zoo", default="benchmarks/data/magep/cnn_zoo")
     parser.add_argument("--inr-zoo", default="benchmarks/data/magep/inr_zoo")
@@ -158,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         "hidden_channels": args.hidden_channels,
         "num_layers": args.num_layers,
         "standardize_inr_inputs": not args.no_standardize,
+        "inr_train_copies": args.train_copies,
         "batch_size": args.batch_size,
         "augment_scale": args.augment_scale,
         "seed": args.seed,
@@ -243,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
                 split_seed=args.seed,
                 allow_incomplete=args.allow_incomplete,
                 standardize=not args.no_standardize,
+                train_copies=args.train_copies,
             )
             if task == "inr_classification":
                 module = INRClassificationModule(backbone, **common)
@@ -251,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
             metrics, module = _fit_and_test(task, module, data, args.epochs, f"{task}_{backbone}")
             rows[backbone] = metrics
             extra["splits"] = {k: len(v) for k, v in data.splits.items()}
+            extra["digits"] = data.num_digits
+            extra["train_copies_per_digit"] = data.train_copies_found
             if data.scales is not None:
                 k = len(data.scales) // 2
                 names = [f"W{i + 1}" for i in range(k)] + [f"b{i + 1}" for i in range(k)]

@@ -28,7 +28,7 @@ def zoos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         test_per_class=1,
     )
     generate_cnn_zoo(root / "cnn", cnn, progress=False)
-    generate_inr_zoo(root / "inr", INRZooSettings(num_networks=20, steps=2, chunk_size=20), progress=False)
+    generate_inr_zoo(root / "inr", INRZooSettings(num_images=20, copies=2, steps=2, chunk_size=20), progress=False)
     return {"cnn": root / "cnn", "inr": root / "inr"}
 
 
@@ -115,3 +115,33 @@ def test_inr_standardization_gives_unit_rms_tensors_from_the_training_split(zoos
     editing = INRDataModule(str(zoos["inr"]), task="editing")
     editing.setup()
     assert editing.scales is None
+
+
+def test_inr_split_is_by_digit_with_copies_in_training_only(zoos: dict[str, Path]) -> None:
+    """Every SIREN of a digit lies in that digit's split; training takes the copies, validation and test copy 0."""
+    from benchmarks.magep.data import INRDataModule
+    from magep_nfn.data import load_inr_zoo
+
+    zoo = load_inr_zoo(zoos["inr"])
+    assert zoo.metrics["copy"].max() == 1
+    rows = {
+        tuple(w.tolist()): (i, c)
+        for w, i, c in zip(zoo.weights.flatten(), zoo.metrics["image_index"], zoo.metrics["copy"])
+    }
+    data = INRDataModule(str(zoos["inr"]), standardize=False)
+    data.setup()
+    found = {k: [rows[tuple(w.tolist())] for w in v.tensors[0]] for k, v in data.splits.items()}
+    digits = {k: {i for i, _ in v} for k, v in found.items()}
+    assert len(digits["train"]) + len(digits["val"]) + len(digits["test"]) == 20
+    assert not (digits["train"] & digits["test"])
+    assert not (digits["train"] & digits["val"])
+    assert not (digits["val"] & digits["test"])
+    assert {c for _, c in found["test"]} == {c for _, c in found["val"]} == {0}
+    assert sorted(c for _, c in found["train"]) == [0] * len(digits["train"]) + [1] * len(digits["train"])
+    assert data.train_copies_found == 2
+    one = INRDataModule(str(zoos["inr"]), standardize=False, train_copies=1)
+    one.setup()
+    assert len(one.splits["train"]) == len(digits["train"])
+    assert torch.equal(one.splits["test"].tensors[0], data.splits["test"].tensors[0])
+    with pytest.raises(ValueError, match="expected train_copies >= 1 or None, found 0"):
+        INRDataModule(str(zoos["inr"]), train_copies=0)

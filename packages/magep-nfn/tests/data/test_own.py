@@ -75,6 +75,6 @@ def test_corrupt_or_mismatched_manifest(zoo: Path, tmp_path: Path) -> None:
 
 
 def test_inr_zoo_refuses_cnn_settings(tmp_path: Path) -> None:
-    generate_inr_zoo(tmp_path, INRZooSettings(num_networks=2, steps=1, chunk_size=2), progress=False)
+    generate_inr_zoo(tmp_path, INRZooSettings(num_images=2, copies=1, steps=1, chunk_size=2), progress=False)
     with pytest.raises(ValueError, match="different zoo"):
         generate_cnn_zoo(tmp_path, TINY, progress=False)

@@ -13,7 +13,7 @@ TINY_CNN = CNNZooSettings(
     chunk_size=2,
     test_per_class=3,
 )
-TINY_INR = INRZooSettings(num_networks=6, steps=3, chunk_size=2)
+TINY_INR = INRZooSettings(num_images=6, copies=1, steps=3, chunk_size=2)
 
 
 @pytest.fixture

