@@ -11,6 +11,7 @@ from torch import nn
 
 from magep_nfn.models import (
     BACKBONES,
+    VARIANT_BACKBONES,
     GeneralizationPredictor,
     INRClassifier,
     InvariantModel,
@@ -18,7 +19,7 @@ from magep_nfn.models import (
     equivariant_stack,
     stack_nonlinearity,
 )
-from magep_nfn.nn import ScaleEquivariantReLU, SignEquivariantTanh
+from magep_nfn.nn import MAGEPInvariant, MonomialInvariantPool, ScaleEquivariantReLU, SignEquivariantTanh
 from weightspace_core import NetworkSpec, WeightSpace
 from weightspace_core.groups import sample_monomial
 from weightspace_core.testing import (
@@ -41,7 +42,7 @@ def _invariant_model(task: str, spec: NetworkSpec, backbone: str, group: str, se
 
 
 @pytest.mark.parametrize("task", ["generalization", "inr"])
-@pytest.mark.parametrize("backbone", ["magep", "monomial"])
+@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled"])
 @pytest.mark.parametrize("group", ["scale", "sign"])
 def test_monomial_backbones_invariant_end_to_end(
     task: str, backbone: str, group: str, spec: NetworkSpec, make_ws, gen
@@ -51,7 +52,7 @@ def test_monomial_backbones_invariant_end_to_end(
     assert_invariant(model, make_ws(spec, batch=3, channels=1), g.act, rtol=RTOL)
 
 
-@pytest.mark.parametrize("backbone", ["magep", "monomial"])
+@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled"])
 def test_scale_model_is_not_sign_invariant(backbone: str, spec: NetworkSpec, make_ws, gen) -> None:
     """ReLU between the layers keeps scalings but not signs: the sensitivity check of the end-to-end test."""
     model = _invariant_model("generalization", spec, backbone, "scale")
@@ -88,7 +89,7 @@ def test_flat_mlp_backbone_respects_nothing(spec: NetworkSpec, make_ws, gen) -> 
     )
 
 
-@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("backbone", [*BACKBONES, *VARIANT_BACKBONES])
 def test_output_shapes(backbone: str, gen) -> None:
     spec = NetworkSpec.mlp([2, 8, 8, 1])
     ws = WeightSpace.randn(spec, batch_size=5, generator=gen(0))
@@ -96,6 +97,27 @@ def test_output_shapes(backbone: str, gen) -> None:
     assert acc.shape == (5,)
     assert bool(((acc > 0) & (acc < 1)).all())
     assert _invariant_model("inr", spec, backbone, "sign")(ws).shape == (5, 4)
+
+
+def test_pooled_variant_sees_even_statistics_that_magep_does_not(gen) -> None:
+    """Two sign-group networks that differ only in the size of the output weights of two hidden neurons whose
+    incoming weights are zero: every path product through those neurons vanishes, so the spec's MAGEP invariants
+    agree exactly, while the pooled variant's Monomial head (mean |W3|) tells them apart."""
+    spec = NetworkSpec.mlp([2, 4, 4, 1])
+    ws = WeightSpace.randn(spec, batch_size=1, dtype=torch.float64, generator=gen(0))
+    w2 = ws.weights[1].clone()
+    w2[..., :2, :] = 0.0
+    b2 = ws.biases[1].clone()
+    b2[..., :2] = 0.0
+    w3 = ws.weights[2].clone()
+    base = WeightSpace([ws.weights[0], w2, w3], [ws.biases[0], b2, ws.biases[2]])
+    w3_other = w3.clone()
+    w3_other[..., :2] *= 3.0
+    other = WeightSpace([ws.weights[0], w2, w3_other], [ws.biases[0], b2, ws.biases[2]])
+    head = MAGEPInvariant(spec, 1, 6, generator=gen(1)).double()
+    assert relative_error(head(other), head(base)) < 1e-12
+    pool = MonomialInvariantPool(spec, 1, group="sign").double()
+    assert relative_error(pool(other), pool(base)) > 1e-2
 
 
 @pytest.mark.parametrize("backbone", ["magep", "monomial", "hnp", "np"])

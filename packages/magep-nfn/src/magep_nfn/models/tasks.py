@@ -17,6 +17,13 @@ name          equivariant layers / invariant head                  exact symmetr
 ``mlp``       :class:`FlatMLP`                                       none
 ============  ===================================================  =====================================
 
+One variant that is not in the paper, for the invariant models only (:data:`VARIANT_BACKBONES`):
+``magep_pooled`` is the ``magep`` stack with both heads side by side, :class:`MAGEPInvariant` and
+:class:`MonomialInvariantPool` (exactly invariant to permutations x ``group``, like ``magep``). For the sign group
+MAGEP's invariants are path products, odd in every hidden neuron's sign along each path, so they hold no even
+per-neuron statistic such as ``sum_k (W^(L)_k)^2``; the Monomial pool (absolute values, then HNP means) adds
+exactly those. It measures what the missing statistics cost MAGEP-NFN on a task.
+
 ``group`` is ``"scale"`` (ReLU between equivariant layers: positive scalings, for ReLU networks) or ``"sign"``
 (tanh: signs, for tanh and sine networks); it sets the nonlinearity between the layers of ``magep`` and
 ``monomial``. ``hnp`` and ``np`` are equivariant to permutations only, which every pointwise nonlinearity keeps, so
@@ -57,6 +64,7 @@ __all__ = [
     "INRClassifier",
     "InvariantModel",
     "PERMUTATION_BACKBONES",
+    "VARIANT_BACKBONES",
     "WeightEditor",
     "equivariant_stack",
     "stack_nonlinearity",
@@ -66,6 +74,8 @@ EQUIVARIANT_BACKBONES = ("magep", "monomial", "hnp", "np")
 #: Backbones equivariant to permutations only: their nonlinearity is ReLU whatever the group.
 PERMUTATION_BACKBONES = ("hnp", "np")
 BACKBONES = (*EQUIVARIANT_BACKBONES, "stat", "mlp")
+#: Invariant-model backbones that are not in the paper (module docstring).
+VARIANT_BACKBONES = ("magep_pooled",)
 
 
 def _check_backbone(backbone: str, allowed: Sequence[str], owner: str) -> str:
@@ -154,9 +164,9 @@ class InvariantModel(nn.Module):
 
     ``y = MLP(Head(Stack(U)))`` where ``Stack`` is ``num_layers`` equivariant layers of ``hidden_channels``
     (:func:`stack_nonlinearity` after each), and ``Head`` is :class:`MAGEPInvariant` (to ``invariant_features``
-    outputs), :class:`MonomialInvariantPool`, :class:`HNPPool` or :class:`NPPool` for the equivariant backbones;
-    ``stat`` is ``MLP(StatFeatures(U))`` and ``mlp`` is :class:`FlatMLP`. Invariant to the group of the
-    backbone's row in the module table.
+    outputs), :class:`MonomialInvariantPool`, :class:`HNPPool` or :class:`NPPool` for the equivariant backbones
+    (``magep_pooled``: the first two, concatenated); ``stat`` is ``MLP(StatFeatures(U))`` and ``mlp`` is
+    :class:`FlatMLP`. Invariant to the group of the backbone's row in the module table.
 
     Parameters
     ----------
@@ -165,7 +175,7 @@ class InvariantModel(nn.Module):
     out_features:
         outputs per network.
     backbone:
-        one of :data:`BACKBONES`.
+        one of :data:`BACKBONES` or :data:`VARIANT_BACKBONES`.
     hidden_channels, num_layers:
         width and depth of the equivariant stack (``num_layers >= 1``).
     invariant_features:
@@ -213,7 +223,7 @@ class InvariantModel(nn.Module):
         super().__init__()
         name = type(self).__name__
         self.spec = check_spec(spec, name)
-        self.backbone = _check_backbone(backbone, BACKBONES, name)
+        self.backbone = _check_backbone(backbone, (*BACKBONES, *VARIANT_BACKBONES), name)
         self.out_features = check_channels(out_features, "out_features", name)
         self.in_channels = check_channels(in_channels, "in_channels", name)
         check_channels(hidden_channels, "hidden_channels", name)
@@ -233,10 +243,11 @@ class InvariantModel(nn.Module):
             self.pool = StatFeatures(spec, in_channels)
         else:
             channels = [in_channels] + [hidden_channels] * num_layers
+            layers = "magep" if backbone == "magep_pooled" else backbone
             self.encoder = equivariant_stack(
-                spec, backbone, channels, group, normalize=normalize, learn_psi=learn_psi, generator=generator
+                spec, layers, channels, group, normalize=normalize, learn_psi=learn_psi, generator=generator
             )
-            if backbone == "magep":
+            if layers == "magep":
                 self.pool = MAGEPInvariant(
                     spec,
                     hidden_channels,
@@ -245,6 +256,8 @@ class InvariantModel(nn.Module):
                     learn_psi=learn_psi,
                     generator=generator,
                 )
+                if backbone == "magep_pooled":
+                    self.pool = _ConcatenatedPools(self.pool, MonomialInvariantPool(spec, hidden_channels, group))
             elif backbone == "monomial":
                 self.pool = MonomialInvariantPool(spec, hidden_channels, group)
             elif backbone == "hnp":
@@ -256,6 +269,21 @@ class InvariantModel(nn.Module):
     def forward(self, ws: WeightSpace) -> torch.Tensor:
         check_input(ws, self.spec, self.in_channels, type(self).__name__)
         return self.head(self.pool(self.encoder(ws)))
+
+
+class _ConcatenatedPools(nn.Module):
+    """Invariant pools side by side: WeightSpace ``(B, d)`` to ``(B, sum of their num_outputs)``."""
+
+    def __init__(self, *pools: nn.Module) -> None:
+        super().__init__()
+        self.pools = nn.ModuleList(pools)
+
+    @property
+    def num_outputs(self) -> int:
+        return sum(int(p.num_outputs) for p in self.pools)
+
+    def forward(self, ws: WeightSpace) -> torch.Tensor:
+        return torch.cat([p(ws) for p in self.pools], dim=1)
 
 
 class GeneralizationPredictor(InvariantModel):
