@@ -5,7 +5,8 @@
 
 Writes ``benchmarks/results/magep_generalization.json`` (Kendall tau on the ReLU and tanh subsets, plain and
 scale-/sign-augmented test networks), ``magep_inr_classification.json`` (accuracy, plain and sign-augmented),
-``magep_editing.json`` (pixel MSE, plain and augmented, and the MSE of the unedited SIRENs),
+``magep_editing.json`` (pixel MSE, plain and augmented, and the MSE of the unedited SIRENs; both INR files get the
+suffix ``_train_copies{K}`` when ``--train-copies K`` limits the SIRENs per training digit),
 ``magep_zoo.json`` with the accuracy histogram ``magep_zoo_accuracy.png``, and the predicted-vs-true scatter
 ``magep_generalization_scatter.png``. Model selection: the epoch with the best validation metric.
 """
@@ -278,8 +279,10 @@ def main(argv: list[str] | None = None) -> None:
             table = _table(
                 rows, [("accuracy", "test_acc"), ("accuracy (augmented)", "test_aug_acc"), ("fit s", "fit_seconds")]
             )
+        suffix = "" if args.train_copies is None else f"_train_copies{args.train_copies}"
         write_results(
-            f"magep_{task}", {"budget": budget, "zoo": args.inr_zoo, **extra, "results": rows, "table": table}
+            f"magep_{task}{suffix}",
+            {"budget": budget, "zoo": args.inr_zoo, **extra, "results": rows, "table": table},
         )
 
 
