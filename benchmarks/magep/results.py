@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         rows: dict[str, dict[str, float]] = {}
         extra: dict[str, Any] = {}
+        # the suffix also names the checkpoint folders, so that runs with and without copies can run at once
+        suffix = "" if args.train_copies is None else f"_train_copies{args.train_copies}"
         for backbone in args.backbones:
             if task == "editing" and backbone == "stat":
                 continue
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
                 module = INRClassificationModule(backbone, **common)
             else:
                 module = EditingModule(backbone, **common)
-            metrics, module = _fit_and_test(task, module, data, args.epochs, f"{task}_{backbone}")
+            metrics, module = _fit_and_test(task, module, data, args.epochs, f"{task}{suffix}_{backbone}")
             rows[backbone] = metrics
             extra["splits"] = {k: len(v) for k, v in data.splits.items()}
             extra["digits"] = data.num_digits
@@ -279,7 +281,6 @@ def main(argv: list[str] | None = None) -> None:
             table = _table(
                 rows, [("accuracy", "test_acc"), ("accuracy (augmented)", "test_aug_acc"), ("fit s", "fit_seconds")]
             )
-        suffix = "" if args.train_copies is None else f"_train_copies{args.train_copies}"
         write_results(
             f"magep_{task}{suffix}",
             {"budget": budget, "zoo": args.inr_zoo, **extra, "results": rows, "table": table},
