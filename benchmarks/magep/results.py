@@ -37,11 +37,11 @@ MONITOR = {
 
 
 def _fit_and_test(
-    task: str, module: L.LightningModule, data: L.LightningDataModule, epochs: int, tag: str
+    task: str, module: L.LightningModule, data: L.LightningDataModule, epochs: int, tag: str, logs: Path = LOGS
 ) -> tuple[dict[str, float], L.LightningModule]:
     monitor, mode = MONITOR[task]
     ckpt = ModelCheckpoint(
-        dirpath=LOGS / tag, monitor=monitor, mode=mode, filename="best", enable_version_counter=False
+        dirpath=logs / tag, monitor=monitor, mode=mode, filename="best", enable_version_counter=False
     )
     trainer = L.Trainer(
         max_epochs=epochs,
@@ -49,7 +49,7 @@ def _fit_and_test(
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        default_root_dir=LOGS,
+        default_root_dir=logs,
         accelerator="auto",
         devices=1,
     )
@@ -83,7 +83,7 @@ def _table(rows: dict[str, dict[str, float]], columns: list[tuple[str, str]], di
     return "\n".join(lines)
 
 
-def zoo_report(root: str, allow_incomplete: bool) -> dict[str, Any]:
+def zoo_report(root: str, allow_incomplete: bool, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
     """Accuracy spread of the CNN zoo (final checkpoint), per activation, with a histogram plot."""
     import matplotlib
 
@@ -120,9 +120,9 @@ def zoo_report(root: str, allow_incomplete: bool) -> dict[str, Any]:
     ax.set_title("MNIST Small-CNN zoo: spread of test accuracies")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS_DIR / "magep_zoo_accuracy.png", dpi=120)
+    fig.savefig(results_dir / "magep_zoo_accuracy.png", dpi=120)
     plt.close(fig)
-    write_results("magep_zoo", summary)
+    write_results("magep_zoo", summary, results_dir=results_dir)
     return summary
 
 
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON files and plots go")
+    parser.add_argument("--logs-dir", type=Path, default=LOGS, help="checkpoints of the best epochs")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -181,9 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         common["num_layers"] = args.num_layers
 
     if "zoo" in args.tasks and "generalization" not in args.tasks:
-        zoo_report(args.cnn_zoo, args.allow_incomplete)
+        zoo_report(args.cnn_zoo, args.allow_incomplete, args.results_dir)
     if "generalization" in args.tasks:
-        zoo = zoo_report(args.cnn_zoo, args.allow_incomplete)
+        zoo = zoo_report(args.cnn_zoo, args.allow_incomplete, args.results_dir)
         results: dict[str, dict[str, dict[str, float]]] = {}
         scatter: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         sizes = {}
@@ -200,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
                     split_seed=args.seed,
                 )
                 module = GeneralizationModule(backbone, act, **common)
-                metrics, module = _fit_and_test("generalization", module, data, args.epochs, f"gen_{act}_{backbone}")
+                metrics, module = _fit_and_test(
+                    "generalization", module, data, args.epochs, f"gen_{act}_{backbone}", args.logs_dir
+                )
                 sizes[act] = {k: len(v) for k, v in data.splits.items()}
                 sizes[act]["dropped_diverged"] = data.num_dropped
                 results[act][backbone] = metrics
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
                 if backbone in ("magep", args.backbones[0]):
                     scatter[f"{act}/{backbone}"] = _predictions(module, data)
         suffix = "" if len(args.activations) > 1 else f"_{args.activations[0]}"
-        _scatter_plot(scatter, suffix)
+        _scatter_plot(scatter, suffix, args.results_dir)
         tables = {
             act: _table(
                 rows,
@@ -233,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
                 "results": results,
                 "tables": tables,
             },
+            results_dir=args.results_dir,
         )
     for task in ("inr_classification", "editing"):
         if task not in args.tasks:
@@ -259,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
                 module = INRClassificationModule(backbone, **common)
             else:
                 module = EditingModule(backbone, **common)
-            metrics, module = _fit_and_test(task, module, data, args.epochs, f"{task}{suffix}_{backbone}")
+            metrics, module = _fit_and_test(
+                task, module, data, args.epochs, f"{task}{suffix}_{backbone}", args.logs_dir
+            )
             rows[backbone] = metrics
             extra["splits"] = {k: len(v) for k, v in data.splits.items()}
             extra["digits"] = data.num_digits
@@ -284,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         write_results(
             f"magep_{task}{suffix}",
             {"budget": budget, "zoo": args.inr_zoo, **extra, "results": rows, "table": table},
+            results_dir=args.results_dir,
         )
 
 
@@ -341,7 +349,9 @@ def _unedited_mse(data: INRDataModule) -> float:
     return float(((rendered - target) ** 2).mean())
 
 
-def _scatter_plot(scatter: dict[str, tuple[np.ndarray, np.ndarray]], suffix: str = "") -> None:
+def _scatter_plot(
+    scatter: dict[str, tuple[np.ndarray, np.ndarray]], suffix: str = "", results_dir: Path = RESULTS_DIR
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -357,7 +367,7 @@ def _scatter_plot(scatter: dict[str, tuple[np.ndarray, np.ndarray]], suffix: str
         ax.set_ylabel("predicted")
         ax.set_title(key)
     fig.tight_layout()
-    fig.savefig(RESULTS_DIR / f"magep_generalization_scatter{suffix}.png", dpi=120)
+    fig.savefig(results_dir / f"magep_generalization_scatter{suffix}.png", dpi=120)
     plt.close(fig)
 
 

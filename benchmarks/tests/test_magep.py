@@ -145,3 +145,25 @@ def test_inr_split_is_by_digit_with_copies_in_training_only(zoos: dict[str, Path
     assert torch.equal(one.splits["test"].tensors[0], data.splits["test"].tensors[0])
     with pytest.raises(ValueError, match="expected train_copies >= 1 or None, found 0"):
         INRDataModule(str(zoos["inr"]), train_copies=0)
+
+
+def test_results_command_writes_the_inr_tables_with_and_without_copies(zoos: dict[str, Path], tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.magep.results import main as results_main
+
+    common = ["--inr-zoo", str(zoos["inr"]), "--epochs", "1", "--hidden-channels", "2", "--batch-size", "8"]
+    common += ["--results-dir", str(tmp_path / "results"), "--logs-dir", str(tmp_path / "logs")]
+    for extra in ([], ["--train-copies", "1"]):
+        results_main(["--tasks", "inr_classification", "--backbones", "stat", "magep_pooled", *common, *extra])
+    full = json.loads((tmp_path / "results" / "magep_inr_classification.json").read_text())
+    one = json.loads((tmp_path / "results" / "magep_inr_classification_train_copies1.json").read_text())
+    assert set(full["results"]) == set(one["results"]) == {"stat", "magep_pooled"}
+    assert full["train_copies_per_digit"] == 2
+    assert one["train_copies_per_digit"] == 1
+    assert full["splits"]["train"] == 2 * one["splits"]["train"]
+    assert full["splits"]["test"] == one["splits"]["test"]
+    assert 0.0 <= full["probes"]["rendered"] <= 1.0
+    for row in (*full["results"].values(), *one["results"].values()):
+        assert 0.0 <= row["test_acc"] <= 1.0
+    assert (tmp_path / "logs" / "inr_classification_train_copies1_stat" / "best.ckpt").is_file()
