@@ -167,3 +167,30 @@ def test_results_command_writes_the_inr_tables_with_and_without_copies(zoos: dic
     for row in (*full["results"].values(), *one["results"].values()):
         assert 0.0 <= row["test_acc"] <= 1.0
     assert (tmp_path / "logs" / "inr_classification_train_copies1_stat" / "best.ckpt").is_file()
+
+    from benchmarks.magep.inr_copies import main as copies_main
+
+    curve = copies_main(["--results-dir", str(tmp_path / "results")])
+    assert curve["accuracy"]["stat"]["1"]["test_acc"] == one["results"]["stat"]["test_acc"]
+    assert curve["accuracy"]["magep_pooled"]["2"]["test_aug_acc"] == full["results"]["magep_pooled"]["test_aug_acc"]
+    assert curve["sources"]["2"]["file"] == "magep_inr_classification.json"
+    assert (tmp_path / "results" / "magep_inr_copies.png").stat().st_size > 0
+
+
+def test_inr_copies_refuses_files_of_different_budgets(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.magep.inr_copies import collect
+
+    with pytest.raises(FileNotFoundError, match="expected magep_inr_classification"):
+        collect(tmp_path)
+    budget = {"epochs": 30, "hidden_channels": 16, "num_layers": 2, "lr": 1e-3}
+    for name, copies, epochs in (("", 3, 30), ("_train_copies1", 1, 10)):
+        record = {"train_copies_per_digit": copies, "budget": {**budget, "epochs": epochs}, "splits": {"test": 5}}
+        (tmp_path / f"magep_inr_classification{name}.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="magep_inr_classification_train_copies1.json was trained with"):
+        collect(tmp_path)
+    record["budget"]["epochs"], record["train_copies_per_digit"] = 30, 3
+    (tmp_path / "magep_inr_classification_train_copies1.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="both hold 3 copies per digit"):
+        collect(tmp_path)
