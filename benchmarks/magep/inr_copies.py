@@ -5,8 +5,8 @@
 Reads every ``magep_inr_classification*.json`` in the results folder that ``benchmarks.magep.results`` wrote
 (one per ``--train-copies`` setting; each records ``train_copies_per_digit``), checks that they share the
 budget, split seed and test split, and writes ``magep_inr_copies.json`` (test accuracy, plain and sign-augmented,
-per backbone and number of copies, with the files it read) and the plot ``magep_inr_copies.png``. It trains
-nothing: the numbers are those of the files it names.
+per backbone and number of copies, with the files it read) and the plot ``magep_inr_copies.png``, and prints the
+table in Markdown. It trains nothing: the numbers are those of the files it names.
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ def collect(results_dir: Path) -> dict[int, dict[str, Any]]:
             raise ValueError(f"inr_copies: {path.name} and {runs[copies]['file']} both hold {copies} copies per digit")
         runs[copies] = {"file": path.name, **record}
     return {k: runs[k] for k in sorted(runs)}
+
+
+def markdown_table(accuracy: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Test accuracy per backbone (rows) and copies (columns), plus the sign-augmented accuracy at the most copies."""
+    copies = sorted({int(k) for row in accuracy.values() for k in row})
+    most = str(copies[-1])
+    label = [f"{k} {'copy' if k == 1 else 'copies'}" for k in copies]
+    lines = ["| backbone | " + " | ".join(label) + f" | {label[-1]}, augmented |", "|---" * (len(copies) + 2) + "|"]
+    for backbone, row in accuracy.items():
+        cells = [f"{row[str(k)]['test_acc']:.3f}" if str(k) in row else "" for k in copies]
+        aug = f"{row[most]['test_aug_acc']:.3f}" if most in row else ""
+        lines.append(f"| {backbone} | " + " | ".join(cells) + f" | {aug} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -93,6 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plt.close(fig)
     payload = {"accuracy": table, "probes": probes, "sources": sources}
     write_results("magep_inr_copies", payload, results_dir=args.results_dir)
+    print(markdown_table(table))
     return payload
 
 

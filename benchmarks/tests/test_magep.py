@@ -169,12 +169,16 @@ def test_results_command_writes_the_inr_tables_with_and_without_copies(zoos: dic
     assert (tmp_path / "logs" / "inr_classification_train_copies1_stat" / "best.ckpt").is_file()
 
     from benchmarks.magep.inr_copies import main as copies_main
+    from benchmarks.magep.inr_copies import markdown_table
 
     curve = copies_main(["--results-dir", str(tmp_path / "results")])
     assert curve["accuracy"]["stat"]["1"]["test_acc"] == one["results"]["stat"]["test_acc"]
     assert curve["accuracy"]["magep_pooled"]["2"]["test_aug_acc"] == full["results"]["magep_pooled"]["test_aug_acc"]
     assert curve["sources"]["2"]["file"] == "magep_inr_classification.json"
     assert (tmp_path / "results" / "magep_inr_copies.png").stat().st_size > 0
+    table = markdown_table(curve["accuracy"]).splitlines()
+    assert table[0] == "| backbone | 1 copy | 2 copies | 2 copies, augmented |"
+    assert table[2].startswith(f"| stat | {one['results']['stat']['test_acc']:.3f} | ")
 
 
 def test_inr_copies_refuses_files_of_different_budgets(tmp_path: Path) -> None:
