@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for b in backbones:
         xs = [int(k) for k in table[b]]
         ax.plot(xs, [table[b][str(k)]["test_acc"] for k in xs], marker="o", label=b)
+    probed = [k for k in runs if "last_layer_magnitudes" in runs[k].get("probes", {})]
+    if probed:
+        values = [runs[k]["probes"]["last_layer_magnitudes"] for k in probed]
+        ax.plot(probed, values, color="black", linestyle="--", label="probe: |W3|, W3^2, b3")
     ax.axhline(0.1, color="grey", linestyle=":", label="chance")
     ax.set_xticks(list(runs))
     ax.set_xlabel("SIRENs per training digit (independent initial draws)")
