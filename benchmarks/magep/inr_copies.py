@@ -4,7 +4,8 @@
 
 Reads every ``magep_inr_classification*.json`` in the results folder that ``benchmarks.magep.results`` wrote
 (one per ``--train-copies`` setting; each records ``train_copies_per_digit``), checks that they share the
-budget, split seed and test split, and writes ``magep_inr_copies.json`` (test accuracy, plain and sign-augmented,
+training budget (epochs, width, depth, batch size, learning rate, seed, standardisation) and the number of test
+digits, and writes ``magep_inr_copies.json`` (test accuracy, plain and sign-augmented,
 per backbone and number of copies, with the files it read) and the plot ``magep_inr_copies.png``, and prints the
 table in Markdown. It trains nothing: the numbers are those of the files it names.
 """

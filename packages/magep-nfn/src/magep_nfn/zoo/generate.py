@@ -114,10 +114,11 @@ class INRZooSettings:
     on copy 0 (``benchmarks.magep.data.INRDataModule``).
 
     The defaults are the benchmark zoo: all 5,000 digits with 3 copies each (15,000 SIRENs; NFN used 10, which
-    ``copies=10`` gives at about 3.3 times the fitting and training time), 300 steps (mean PSNR about 60 dB). ``shared_init``: every SIREN starts from the same initialisation (drawn from ``seed``)
-    instead, so that the weights differ only by what was fitted. That makes hidden neurons line up across
-    networks, which a flat MLP exploits and a permutation-invariant model cannot: it changes what the benchmark
-    measures (and leaves nothing for copies to vary, so it needs ``copies=1``).
+    ``copies=10`` gives at about 3.3 times the fitting and training time), 300 steps (mean PSNR about 60 dB).
+    ``shared_init``: every SIREN starts from the same initialisation (drawn from ``seed``) instead, so that the
+    weights differ only by what was fitted. That makes hidden neurons line up across networks, which a flat MLP
+    exploits and a permutation-invariant model cannot: it changes what the benchmark measures (and leaves nothing
+    for copies to vary, so it needs ``copies=1``).
     """
 
     num_images: int = 5000
