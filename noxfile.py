@@ -13,9 +13,11 @@ Installs always go through constraints.txt, which pins torch to the CPU build on
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -39,8 +41,29 @@ LINT_DEPS = nox.project.dependency_groups(PYPROJECT, "lint")
 TYPECHECK_DEPS = nox.project.dependency_groups(PYPROJECT, "typecheck")
 
 nox.options.sessions = ["lint", "tests"]
-nox.options.reuse_existing_virtualenvs = not os.environ.get("CI")
+REUSE_VENVS = not os.environ.get("CI")
+nox.options.reuse_existing_virtualenvs = REUSE_VENVS
 nox.needs_version = ">=2025.2.9"
+
+
+def _discarded_when_done(func: Callable[..., None]) -> Callable[..., None]:
+    """Delete the session's environment when it ends (pass or fail) unless environments are reused.
+
+    Each environment holds its own torch (up to 1.6 GB with the extras). Environments that will not be reused are
+    rebuilt on the next run anyway, so keeping them only fills the disk: CI runs eleven sessions and would need about
+    14 GB; this way it holds one at a time.
+    """
+
+    @functools.wraps(func)
+    def run(session: nox.Session, **params: str) -> None:
+        try:
+            func(session, **params)
+        finally:
+            location = getattr(session.virtualenv, "location", None)
+            if not REUSE_VENVS and location:
+                shutil.rmtree(location, ignore_errors=True)
+
+    return run
 
 
 def _install(session: nox.Session, *args: str) -> None:
@@ -65,6 +88,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 
 @nox.session
 @nox.parametrize("package", [*PACKAGES, "benchmarks"])
+@_discarded_when_done
 def tests(session: nox.Session, package: str) -> None:
     """Unit tests and docstring examples of one package (``benchmarks``: the Lightning entry points)."""
     if package == "benchmarks":
@@ -77,6 +101,7 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 @nox.session
+@_discarded_when_done
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole repository."""
     _install(session, *LINT_DEPS)
@@ -85,6 +110,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+@_discarded_when_done
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on weightspace_core."""
     _install(session, *TYPECHECK_DEPS, "-e", CORE)
@@ -92,6 +118,7 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+@_discarded_when_done
 def build(session: nox.Session) -> None:
     """Wheels and sdists of the four distributions into dist/, built by hatch."""
     _install(session, "hatch>=1.9")
@@ -115,6 +142,7 @@ def _wheel_extras(wheel: Path) -> list[str]:
 
 @nox.session
 @nox.parametrize("package", list(PACKAGES))
+@_discarded_when_done
 def isolated(session: nox.Session, package: str) -> None:
     """Install one built wheel with only its declared dependencies, import it, and run its own tests.
 
@@ -139,6 +167,7 @@ def isolated(session: nox.Session, package: str) -> None:
 
 
 @nox.session
+@_discarded_when_done
 def demo(session: nox.Session) -> None:
     """The main job: each package's headline demonstration, in order (see benchmarks/demo/)."""
     _install_workspace(session, *BENCH_DEPS)
@@ -146,6 +175,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+@_discarded_when_done
 def bench(session: nox.Session) -> None:
     """Every benchmark module in benchmarks/bench/ (or those named as arguments); JSON to benchmarks/results/."""
     _install_workspace(session, *BENCH_DEPS)
