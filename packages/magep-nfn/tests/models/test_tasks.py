@@ -42,7 +42,7 @@ def _invariant_model(task: str, spec: NetworkSpec, backbone: str, group: str, se
 
 
 @pytest.mark.parametrize("task", ["generalization", "inr"])
-@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled"])
+@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled", "monomial_normalized"])
 @pytest.mark.parametrize("group", ["scale", "sign"])
 def test_monomial_backbones_invariant_end_to_end(
     task: str, backbone: str, group: str, spec: NetworkSpec, make_ws, gen
@@ -52,7 +52,7 @@ def test_monomial_backbones_invariant_end_to_end(
     assert_invariant(model, make_ws(spec, batch=3, channels=1), g.act, rtol=RTOL)
 
 
-@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled"])
+@pytest.mark.parametrize("backbone", ["magep", "monomial", "magep_pooled", "monomial_normalized"])
 def test_scale_model_is_not_sign_invariant(backbone: str, spec: NetworkSpec, make_ws, gen) -> None:
     """ReLU between the layers keeps scalings but not signs: the sensitivity check of the end-to-end test."""
     model = _invariant_model("generalization", spec, backbone, "scale")
@@ -242,3 +242,13 @@ def test_bad_arguments(make_ws) -> None:
         GeneralizationPredictor(spec, "magep", hidden_channels=2)(make_ws(NetworkSpec.mlp([2, 4, 1]), channels=1))
     with pytest.raises(ValueError, match="expected 1 input channels"):
         WeightEditor(spec, "magep", hidden_channels=2)(make_ws(spec, channels=2))
+
+
+def test_normalized_monomial_variant_differs_from_monomial_for_signs_only(spec: NetworkSpec, make_ws) -> None:
+    """Same seed, same parameters: for the scale group the two backbones are one model; for the sign group the
+    extra normalisation changes the output."""
+    ws = make_ws(spec, batch=3, channels=1)
+    for group, same in (("scale", True), ("sign", False)):
+        plain = _invariant_model("inr", spec, "monomial", group).double()
+        variant = _invariant_model("inr", spec, "monomial_normalized", group).double()
+        assert (relative_error(variant(ws), plain(ws)) < 1e-12) is same

@@ -31,6 +31,22 @@ def test_pool_invariant(spec: NetworkSpec, make_ws, gen, kind: str) -> None:
     assert pool(make_ws(spec, channels=3)).shape == (2, pool.num_outputs)
 
 
+def test_normalized_sign_pool_removes_signs_and_scalings(spec: NetworkSpec, make_ws, gen) -> None:
+    """``normalize_sign=True`` (abs, then the scale pool's normalisation) is invariant to signs and to positive
+    scalings alike; the default sign pool is not invariant to the scalings (the sensitivity check)."""
+    ws = make_ws(spec, channels=3)
+    pool = MonomialInvariantPool(spec, 3, group="sign", normalize_sign=True)
+    with torch.no_grad():
+        pool.gamma.uniform_(0.5, 2.0, generator=gen(4))
+        pool.beta.uniform_(-1.0, 1.0, generator=gen(5))
+    for kind in ("sign", "scale"):
+        assert_invariant(pool, ws, sample_monomial(spec, kind, generator=gen(2)).act, rtol=RTOL)
+    assert_sensitive(
+        MonomialInvariantPool(spec, 3, group="sign"), ws, sample_monomial(spec, "scale", generator=gen(2)).act
+    )
+    assert "normalize_sign=True" in repr(pool)
+
+
 def test_scale_pool_is_not_sign_invariant(spec: NetworkSpec, make_ws, gen) -> None:
     """Without the absolute value the normalised entries keep their signs: the sign group is not removed."""
     g = sample_monomial(spec, "sign", generator=gen(2))

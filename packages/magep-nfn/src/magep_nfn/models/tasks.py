@@ -17,12 +17,16 @@ name          equivariant layers / invariant head                  exact symmetr
 ``mlp``       :class:`FlatMLP`                                       none
 ============  ===================================================  =====================================
 
-One variant that is not in the paper, for the invariant models only (:data:`VARIANT_BACKBONES`):
-``magep_pooled`` is the ``magep`` stack with both heads side by side, :class:`MAGEPInvariant` and
-:class:`MonomialInvariantPool` (exactly invariant to permutations x ``group``, like ``magep``). For the sign group
-MAGEP's invariants are path products, odd in every hidden neuron's sign along each path, so they hold no even
-per-neuron statistic such as ``sum_k (W^(L)_k)^2``; the Monomial pool (absolute values, then HNP means) adds
-exactly those. It measures what the missing statistics cost MAGEP-NFN on a task.
+Two variants beside those, for the invariant models only (:data:`VARIANT_BACKBONES`):
+
+- ``magep_pooled`` (not in the paper) is the ``magep`` stack with both heads side by side,
+  :class:`MAGEPInvariant` and :class:`MonomialInvariantPool` (exactly invariant to permutations x ``group``, like
+  ``magep``). For the sign group MAGEP's invariants are path products, odd in every hidden neuron's sign along each
+  path, so they hold no even per-neuron statistic such as ``sum_k (W^(L)_k)^2``; the Monomial pool (absolute
+  values, then HNP means) adds exactly those. It measures what the missing statistics cost MAGEP-NFN on a task.
+- ``monomial_normalized`` is ``monomial`` whose sign-group pool also normalises the absolute values across
+  channels (:class:`MonomialInvariantPool` with ``normalize_sign=True``), the other reading of the spec's sign
+  pool. For ``group="scale"`` it is the same model as ``monomial``.
 
 ``group`` is ``"scale"`` (ReLU between equivariant layers: positive scalings, for ReLU networks) or ``"sign"``
 (tanh: signs, for tanh and sine networks); it sets the nonlinearity between the layers of ``magep`` and
@@ -75,7 +79,7 @@ EQUIVARIANT_BACKBONES = ("magep", "monomial", "hnp", "np")
 PERMUTATION_BACKBONES = ("hnp", "np")
 BACKBONES = (*EQUIVARIANT_BACKBONES, "stat", "mlp")
 #: Invariant-model backbones that are not in the paper (module docstring).
-VARIANT_BACKBONES = ("magep_pooled",)
+VARIANT_BACKBONES = ("magep_pooled", "monomial_normalized")
 
 
 def _check_backbone(backbone: str, allowed: Sequence[str], owner: str) -> str:
@@ -243,7 +247,7 @@ class InvariantModel(nn.Module):
             self.pool = StatFeatures(spec, in_channels)
         else:
             channels = [in_channels] + [hidden_channels] * num_layers
-            layers = "magep" if backbone == "magep_pooled" else backbone
+            layers = {"magep_pooled": "magep", "monomial_normalized": "monomial"}.get(backbone, backbone)
             self.encoder = equivariant_stack(
                 spec, layers, channels, group, normalize=normalize, learn_psi=learn_psi, generator=generator
             )
@@ -258,8 +262,10 @@ class InvariantModel(nn.Module):
                 )
                 if backbone == "magep_pooled":
                     self.pool = _ConcatenatedPools(self.pool, MonomialInvariantPool(spec, hidden_channels, group))
-            elif backbone == "monomial":
-                self.pool = MonomialInvariantPool(spec, hidden_channels, group)
+            elif layers == "monomial":
+                self.pool = MonomialInvariantPool(
+                    spec, hidden_channels, group, normalize_sign=backbone == "monomial_normalized"
+                )
             elif backbone == "hnp":
                 self.pool = HNPPool(spec, hidden_channels)
             else:

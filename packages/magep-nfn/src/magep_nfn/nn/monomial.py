@@ -79,6 +79,22 @@ class MonomialInvariantPool(nn.Module):
     channel the scale-normalised entries are all 1 (or sign): use it after equivariant layers with several
     channels.
 
+    The project's spec words the sign pool as "an abs first", which also reads as ``|x|`` followed by the scale
+    pool's normalisation, ``x -> gamma * |x| / ||x|| + beta``. ``normalize_sign=True`` gives that reading (it is
+    then invariant to scalings too, and blind to each entry's size across channels); the scale pool always
+    normalises, so the flag changes nothing there.
+
+    Parameters
+    ----------
+    spec:
+        architecture of the input networks.
+    in_channels:
+        channels ``d`` of the input WeightSpace.
+    group:
+        ``"scale"`` (positive scalings) or ``"sign"`` (signs).
+    normalize_sign:
+        for ``group="sign"``, divide the absolute values by their norm across channels as well.
+
     Examples
     --------
     >>> import torch
@@ -92,7 +108,7 @@ class MonomialInvariantPool(nn.Module):
     (True, True)
     """
 
-    def __init__(self, spec: NetworkSpec, in_channels: int, group: str = "scale") -> None:
+    def __init__(self, spec: NetworkSpec, in_channels: int, group: str = "scale", normalize_sign: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
         self.spec = check_spec(spec, name)
@@ -100,6 +116,7 @@ class MonomialInvariantPool(nn.Module):
         if group not in ("scale", "sign"):
             raise ValueError(f"{name}: expected group 'scale' or 'sign', found {group!r}")
         self.group = group
+        self.normalize_sign = bool(normalize_sign)
         self.gamma = nn.Parameter(torch.ones(in_channels))
         self.beta = nn.Parameter(torch.zeros(in_channels))
         self.pool = HNPPool(spec, in_channels)
@@ -111,7 +128,7 @@ class MonomialInvariantPool(nn.Module):
     def _normalise(self, t: torch.Tensor) -> torch.Tensor:
         if self.group == "sign":
             t = t.abs()
-        else:
+        if self.group == "scale" or self.normalize_sign:
             t = t / t.pow(2).sum(dim=1, keepdim=True).clamp_min(_TINY_SQ).sqrt()
         shape = (1, -1) + (1,) * (t.ndim - 2)
         return self.gamma.view(shape) * t + self.beta.view(shape)
@@ -121,4 +138,5 @@ class MonomialInvariantPool(nn.Module):
         return self.pool(ws.map(self._normalise))
 
     def extra_repr(self) -> str:
-        return f"spec='{self.spec}', in_channels={self.in_channels}, group={self.group!r}"
+        extra = ", normalize_sign=True" if self.normalize_sign and self.group == "sign" else ""
+        return f"spec='{self.spec}', in_channels={self.in_channels}, group={self.group!r}{extra}"
