@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
     for b in backbones:
         xs = [int(k) for k in table[b]]
         ax.plot(xs, [table[b][str(k)]["test_acc"] for k in xs], marker="o", label=b)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ax.set_xlabel("SIRENs per training digit (independent initial draws)")
     ax.set_ylabel("test accuracy (copy 0 of each test digit)")
     ax.set_title("MNIST INR classification against training copies")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     args.results_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.results_dir / "magep_inr_copies.png", dpi=120)
