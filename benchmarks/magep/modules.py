@@ -1,5 +1,6 @@
 """LightningModules for MAGEP-NFN's three tasks; the backbone (``magep``, ``monomial``, ``hnp``, ``np``,
-``stat``, ``mlp``) is one argument, so every model sees the same data, budget and protocol.
+``stat``, ``mlp``, and for the invariant tasks the variants ``magep_pooled`` and ``monomial_normalized``) is one
+argument, so every model sees the same data, budget and protocol.
 
 Each test epoch evaluates twice: on the test networks as they are, and on the same networks moved by a random
 element of their symmetry group (per network: a random permutation of every hidden layer times random

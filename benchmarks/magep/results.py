@@ -26,7 +26,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from benchmarks.common import RESULTS_DIR, write_results
 from benchmarks.magep.data import GeneralizationDataModule, INRDataModule
 from benchmarks.magep.modules import EditingModule, GeneralizationModule, INRClassificationModule
-from magep_nfn.models import BACKBONES
+from magep_nfn.models import BACKBONES, VARIANT_BACKBONES
 
 LOGS = Path(__file__).resolve().parents[1] / "logs" / "magep" / "results"
 MONITOR = {
@@ -129,7 +129,13 @@ def zoo_report(root: str, allow_incomplete: bool, results_dir: Path = RESULTS_DI
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.magep.results", description=__doc__)
     parser.add_argument("--tasks", nargs="+", default=["generalization", "inr_classification", "editing"])
-    parser.add_argument("--backbones", nargs="+", default=list(BACKBONES))
+    parser.add_argument(
+        "--backbones",
+        nargs="+",
+        default=list(BACKBONES),
+        choices=[*BACKBONES, *VARIANT_BACKBONES],
+        help="the variants (magep_pooled, monomial_normalized) apply to the invariant tasks only",
+    )
     parser.add_argument("--activations", nargs="+", default=["relu", "tanh"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--max-networks", type=int, default=None, help="seeded subset of each zoo (budget)")

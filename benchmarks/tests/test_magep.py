@@ -78,6 +78,17 @@ def test_unknown_task() -> None:
         main(["nope"])
 
 
+def test_results_command_rejects_an_unknown_backbone_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.magep.results import main as results_main
+
+    with pytest.raises(SystemExit):
+        results_main(["--backbones", "monomal", "--results-dir", str(tmp_path / "results")])
+    assert "invalid choice: 'monomal'" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
 def test_augmentation_keeps_the_function_and_moves_the_weights() -> None:
     from magep_nfn.zoo import SmallCNN
 
